@@ -171,3 +171,15 @@ class EnrollmentError(ProtocolError):
     """An enrollment request or one-time code cannot be used."""
 
     reason = "enrollment"
+
+
+class Bech32Error(MalformedError):
+    """A Bech32 key string (age1…, AGE-SECRET-KEY-1…) is malformed or fails its checksum."""
+
+    reason = "bech32"
+
+
+class BlobMismatchError(MalformedError):
+    """An opened blob's content does not match its declared or expected sha256, size or media type."""
+
+    reason = "blob_mismatch"
