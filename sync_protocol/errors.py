@@ -183,3 +183,9 @@ class BlobMismatchError(MalformedError):
     """An opened blob's content does not match its declared or expected sha256, size or media type."""
 
     reason = "blob_mismatch"
+
+
+class FieldCryptError(ProtocolError):
+    """An encrypted field cannot be opened: wrong key, wrong field context, or damaged bytes."""
+
+    reason = "field_crypt"
