@@ -1,0 +1,99 @@
+"""Real waitress servers on 127.0.0.1 in a thread, and node processes started from their console scripts."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from waitress.server import create_server
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def serve_app(app, threads: int = 4) -> Iterator[str]:
+    """Serve a WSGI app with a real waitress server on a free port; yields the base URL."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+
+
+class NodeProcess:
+    """A node started through its console script; stopped by its own PID."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=full_env,
+            cwd=str(cwd or ROOT),
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 30.0) -> re.Match[str]:
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            while seen < len(self.lines):
+                match = regex.search(self.lines[seen])
+                if match:
+                    return match
+                seen += 1
+            if self.proc.poll() is not None and seen >= len(self.lines):
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not printed; output so far:\n" + "\n".join(self.lines[-60:]))
+
+    def url(self, timeout: float = 30.0) -> str:
+        return self.wait_for(LISTENING, timeout).group(1)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def console_script(name: str) -> str:
+    return str(BIN / name)
