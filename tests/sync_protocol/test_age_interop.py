@@ -94,3 +94,14 @@ def test_we_refuse_an_age_file_after_truncation(tmp_path: Path) -> None:
     encrypted = run([str(AGE), "-r", recipient], os.urandom(2 * seal.CHUNK_SIZE))
     with pytest.raises(SealError):
         seal.open_sealed(encrypted[: -seal.ENCRYPTED_CHUNK_SIZE], [private])
+
+
+VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors" / "sealed"
+
+
+@pytest.mark.parametrize("name", ["small", "multi-chunk", "exact-chunk", "empty"])
+@pytest.mark.parametrize("role", ["ingest", "escrow"])
+def test_sealed_vectors_open_with_age(name: str, role: str) -> None:
+    sealed = (VECTOR_DIR / f"{name}.age").read_bytes()
+    opened = run([str(AGE), "-d", "-i", str(VECTOR_DIR / f"{role}-identity.txt")], sealed)
+    assert opened == (VECTOR_DIR / f"{name}.plaintext").read_bytes()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import os
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -381,3 +385,39 @@ def test_mutated_or_random_input_raises_only_protocol_errors(data: st.DataObject
         return
     with pytest.raises(ProtocolError):
         seal.open_sealed(mutated, [ESCROW_PRIVATE])
+
+
+# --- test vectors (tests/vectors/sealed, explained in docs/PROTOCOL.md) -------------------------------------
+
+VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors" / "sealed"
+
+
+def load_vector_generator():
+    spec = importlib.util.spec_from_file_location("sealed_vector_generator", VECTOR_DIR / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_vector_files_are_reproduced_byte_for_byte() -> None:
+    expected = load_vector_generator().build_vectors()
+    on_disk = {p.name for p in VECTOR_DIR.iterdir() if p.is_file() and p.name != "generate.py"}
+    assert on_disk == set(expected)
+    for name, content in expected.items():
+        assert (VECTOR_DIR / name).read_bytes() == content, name
+
+
+def test_vectors_open_with_either_documented_identity() -> None:
+    document = json.loads((VECTOR_DIR / "vectors.json").read_text())
+    identities = {role: bytes.fromhex(k["private_key"]) for role, k in document["keys"].items()}
+    for role, key in document["keys"].items():
+        assert seal.decode_identity((VECTOR_DIR / f"{role}-identity.txt").read_text()) == identities[role]
+        assert seal.decode_recipient(key["recipient"]).hex() == key["public_key"]
+    for record in document["vectors"].values():
+        sealed = (VECTOR_DIR / record["sealed_file"]).read_bytes()
+        plaintext = (VECTOR_DIR / record["plaintext_file"]).read_bytes()
+        assert hashlib.sha256(sealed).hexdigest() == record["sealed_sha256"]
+        assert sealed.startswith(record["header"].encode())
+        for identity in identities.values():
+            assert seal.open_sealed(sealed, [identity]) == plaintext
