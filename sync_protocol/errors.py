@@ -189,3 +189,9 @@ class FieldCryptError(ProtocolError):
     """An encrypted field cannot be opened: wrong key, wrong field context, or damaged bytes."""
 
     reason = "field_crypt"
+
+
+class DigestMismatchError(MalformedError):
+    """A section's sha256 or length differs from what its signed manifest says."""
+
+    reason = "digest_mismatch"
