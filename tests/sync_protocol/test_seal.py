@@ -421,3 +421,24 @@ def test_vectors_open_with_either_documented_identity() -> None:
         assert sealed.startswith(record["header"].encode())
         for identity in identities.values():
             assert seal.open_sealed(sealed, [identity]) == plaintext
+
+
+@pytest.mark.parametrize("recipients", [1, 2, 5])
+def test_header_length_matches_the_documented_formula(recipients: int) -> None:
+    sealed = seal.seal(b"", [ESCROW_PUBLIC] * recipients)
+    assert payload_offset(sealed) == 22 + 98 * recipients + 48
+    assert len(sealed) == 22 + 98 * recipients + 48 + 16 + 16
+
+
+def sealed_with_grease(grease_count: int) -> bytes:
+    file_key, nonce = os.urandom(16), os.urandom(16)
+    stanzas = [seal.Stanza(args=(b"grease", str(i).encode()), body=b"") for i in range(grease_count)]
+    stanzas.append(seal._wrap_file_key(file_key, ESCROW_PUBLIC, os.urandom(32)))
+    payload_key = seal._hkdf(file_key, nonce, b"payload")
+    return seal._encode_header(stanzas, file_key) + nonce + b"".join(seal.encrypt_chunks(payload_key, b"ok"))
+
+
+def test_at_most_64_stanzas_are_accepted() -> None:
+    assert seal.open_sealed(sealed_with_grease(seal.MAX_STANZAS - 1), [ESCROW_PRIVATE]) == b"ok"
+    with pytest.raises(SealHeaderError, match="too many"):
+        seal.open_sealed(sealed_with_grease(seal.MAX_STANZAS), [ESCROW_PRIVATE])
