@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from .canonical import canonical_bytes, parse_canonical
 from .errors import BlobMismatchError, MalformedError, SizeLimitError
+from .events import AttachmentRef
+from .layout import blob_file_name
 from .seal import DEFAULT_MAX_SIZE, open_sealed, seal
 
 MAGIC = b"yiciban-blob/v1\n"
@@ -38,7 +40,7 @@ _HEADER_FIELDS = frozenset({"mt", "sha256", "size"})
 
 
 class BlobReference(Protocol):
-    """Anything naming a blob: this module's BlobRef or an event's attachment reference."""
+    """Anything naming a blob by sha256, size and media type."""
 
     @property
     def sha256(self) -> str: ...
@@ -48,40 +50,25 @@ class BlobReference(Protocol):
     def media_type(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class BlobRef:
-    """What identifies a blob: content sha256 (hex), size in bytes, media type. 附件 (attachment) reference."""
+BlobRef = AttachmentRef
+"""A blob's reference is exactly the attachment reference an event carries (附件): one type, one encoding."""
 
-    sha256: str
-    size: int
-    media_type: str
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
-            raise MalformedError("blob sha256 must be 64 lower-case hex digits")
-        if (
-            isinstance(self.size, bool)
-            or not isinstance(self.size, int)
-            or not 0 <= self.size <= MAX_BLOB_SIZE
-        ):
-            raise MalformedError("blob size out of range")
-        if not isinstance(self.media_type, str) or not _MEDIA_TYPE.fullmatch(self.media_type):
-            raise MalformedError("blob media type must look like type/subtype in lower case")
-
-    @property
-    def file_name(self) -> str:
-        return blob_file_name(self.sha256)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The same keys an event's attachment reference uses."""
-        return {"mt": self.media_type, "sha256": self.sha256, "size": self.size}
+def _checked_ref(sha256: Any, size: Any, media_type: Any) -> AttachmentRef:
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise MalformedError("blob sha256 must be 64 lower-case hex digits")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BLOB_SIZE:
+        raise MalformedError("blob size out of range")
+    if not isinstance(media_type, str) or not _MEDIA_TYPE.fullmatch(media_type):
+        raise MalformedError("blob media type must look like type/subtype in lower case")
+    return AttachmentRef(sha256, size, media_type)
 
 
 @dataclass(frozen=True)
 class SealedBlob:
     """A blob ready for a carrier: its reference, file name, sealed bytes and their sha256 (for resumed uploads)."""
 
-    ref: BlobRef
+    ref: AttachmentRef
     name: str
     data: bytes
     sealed_sha256: str
@@ -104,17 +91,6 @@ class BlobChunk:
         return self.end == self.total
 
 
-def blob_file_name(sha256_hex: str) -> str:
-    """``blob-<sha256>.age``: one name per content.
-
-    Raises:
-        MalformedError: not a lower-case hex sha256.
-    """
-    if not isinstance(sha256_hex, str) or not _SHA256.fullmatch(sha256_hex):
-        raise MalformedError("blob names need a lower-case sha256")
-    return f"blob-{sha256_hex}.age"
-
-
 def parse_blob_file_name(name: str) -> str:
     """The content sha256 a blob file name promises.
 
@@ -127,7 +103,7 @@ def parse_blob_file_name(name: str) -> str:
     return match.group(1)
 
 
-def blob_ref(content: bytes, media_type: str) -> BlobRef:
+def blob_ref(content: bytes, media_type: str) -> AttachmentRef:
     """The reference an event carries for ``content``.
 
     Raises:
@@ -136,7 +112,7 @@ def blob_ref(content: bytes, media_type: str) -> BlobRef:
     """
     if len(content) > MAX_BLOB_SIZE:
         raise SizeLimitError(f"blob larger than {MAX_BLOB_SIZE} bytes", size=len(content))
-    return BlobRef(hashlib.sha256(content).hexdigest(), len(content), media_type)
+    return _checked_ref(hashlib.sha256(content).hexdigest(), len(content), media_type)
 
 
 def seal_blob(content: bytes, media_type: str, recipients: Sequence[bytes]) -> SealedBlob:
@@ -151,7 +127,7 @@ def seal_blob(content: bytes, media_type: str, recipients: Sequence[bytes]) -> S
     data = seal(
         MAGIC + canonical_bytes(ref.to_dict()) + b"\n" + content, recipients, max_size=DEFAULT_MAX_SIZE
     )
-    return SealedBlob(ref, ref.file_name, data, hashlib.sha256(data).hexdigest())
+    return SealedBlob(ref, blob_file_name(ref.sha256), data, hashlib.sha256(data).hexdigest())
 
 
 def open_blob(
@@ -160,7 +136,7 @@ def open_blob(
     *,
     expected: BlobReference | None = None,
     expected_sha256: str | None = None,
-) -> tuple[BlobRef, bytes]:
+) -> tuple[AttachmentRef, bytes]:
     """Open a sealed blob file and verify its content hash and size against its inner header and the caller.
 
     Args:
@@ -183,7 +159,7 @@ def open_blob(
     fields = parse_canonical(plaintext[len(MAGIC) : end])
     if not isinstance(fields, dict) or set(fields) != _HEADER_FIELDS:
         raise MalformedError("blob header needs exactly mt, sha256 and size")
-    declared = BlobRef(fields["sha256"], fields["size"], fields["mt"])
+    declared = _checked_ref(fields["sha256"], fields["size"], fields["mt"])
     content = plaintext[end + 1 :]
     actual = hashlib.sha256(content).hexdigest()
     if len(content) != declared.size or actual != declared.sha256:
@@ -239,13 +215,13 @@ def bytes_to_append(held: int, offset: int, chunk: bytes, total: int) -> bytes:
     return chunk[held - offset :] if offset + len(chunk) > held else b""
 
 
-def dedup_refs(refs: Iterable[BlobRef]) -> list[BlobRef]:
+def dedup_refs(refs: Iterable[AttachmentRef]) -> list[AttachmentRef]:
     """Distinct blobs by content hash, first occurrence first.
 
     Raises:
         BlobMismatchError: one hash is declared with two different sizes or media types.
     """
-    seen: dict[str, BlobRef] = {}
+    seen: dict[str, AttachmentRef] = {}
     for ref in refs:
         held = seen.setdefault(ref.sha256, ref)
         if held != ref:
@@ -253,7 +229,7 @@ def dedup_refs(refs: Iterable[BlobRef]) -> list[BlobRef]:
     return list(seen.values())
 
 
-def missing_blobs(wanted: Iterable[BlobRef], held_sha256: Iterable[str]) -> list[BlobRef]:
+def missing_blobs(wanted: Iterable[AttachmentRef], held_sha256: Iterable[str]) -> list[AttachmentRef]:
     """The blobs among ``wanted`` (deduplicated) whose content hash the receiver does not hold yet."""
     held = set(held_sha256)
     return [ref for ref in dedup_refs(wanted) if ref.sha256 not in held]

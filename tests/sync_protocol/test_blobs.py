@@ -20,6 +20,7 @@ from sync_protocol.errors import (
     SealError,
     SizeLimitError,
 )
+from sync_protocol.events import AttachmentRef
 
 _private = X25519PrivateKey.generate()
 PRIVATE = _private.private_bytes_raw()
@@ -30,7 +31,7 @@ SCAN = os.urandom(300_000)
 def test_sealed_blob_is_named_by_the_content_hash_and_opens_verified() -> None:
     sealed = blobs.seal_blob(SCAN, "image/jpeg", [PUBLIC])
     digest = hashlib.sha256(SCAN).hexdigest()
-    assert sealed.name == f"blob-{digest}.age" == sealed.ref.file_name
+    assert sealed.name == f"blob-{digest}.age" == blobs.blob_file_name(sealed.ref.sha256)
     assert sealed.ref == blobs.BlobRef(digest, len(SCAN), "image/jpeg")
     assert sealed.sealed_sha256 == hashlib.sha256(sealed.data).hexdigest()
     ref, content = blobs.open_blob(sealed.data, [PRIVATE], expected=sealed.ref, expected_sha256=digest)
@@ -200,3 +201,11 @@ def test_one_hash_with_two_sizes_is_refused() -> None:
 def test_random_plaintext_in_a_valid_seal_raises_a_protocol_error(plaintext: bytes) -> None:
     with pytest.raises(ProtocolError):
         blobs.open_blob(seal.seal(blobs.MAGIC + plaintext, [PUBLIC]), [PRIVATE])
+
+
+def test_a_blob_ref_is_the_attachment_reference_an_event_carries() -> None:
+    ref = blobs.seal_blob(b"scan", "image/png", [PUBLIC]).ref
+    assert isinstance(ref, AttachmentRef)
+    assert blobs.MAGIC + canonical_bytes(ref.to_dict()) + b"\n" + b"scan" == seal.open_sealed(
+        blobs.seal_blob(b"scan", "image/png", [PUBLIC]).data, [PRIVATE]
+    )
