@@ -29,6 +29,7 @@ from .errors import (
     WrongRecipientError,
 )
 from .events import KEY_ROTATE, AttachmentRef, Event, parse_event, verify_chain
+from .framing import LENGTH, SectionReader, inflate
 from .hlc import HLC
 from .keys import SigningKey, box_public_from_private, key_id
 from .layout import MAX_FILE_SIZE, batch_file_name
@@ -42,7 +43,9 @@ MAX_INLINE_BLOB = 256 * 1024
 MAX_CONTAINER = MAX_BATCH_BYTES + 256 * 1024
 COMPRESSION_LEVEL = 9
 
-_HEADER = re.compile(rb"(checkpoint|events|blob|end)((?: [0-9a-f]{64})?)((?: (?:0|[1-9][0-9]{0,7})){0,2})")
+_CHECKPOINT = re.compile(rb"checkpoint " + LENGTH)
+_EVENTS = re.compile(rb"events " + LENGTH + rb" " + LENGTH)
+_BLOB_OR_END = re.compile(rb"blob ([0-9a-f]{64}) " + LENGTH + rb"|end")
 
 PublicKeyLookup = Callable[[str, str], bytes]
 """(station id, key id) -> raw Ed25519 public key; raises UnknownKeyError when not enrolled."""
@@ -195,44 +198,6 @@ def build_batch(
     return BatchFile(name, sealed)
 
 
-def _decompress(data: bytes) -> bytes:
-    decompressor = zlib.decompressobj()
-    try:
-        out = decompressor.decompress(data, MAX_CONTAINER + 1)
-    except zlib.error as e:
-        raise MalformedError(f"batch is not zlib data: {e}") from e
-    if len(out) > MAX_CONTAINER or decompressor.unconsumed_tail:
-        raise SizeLimitError(f"batch container exceeds {MAX_CONTAINER} bytes")
-    if not decompressor.eof or decompressor.unused_data:
-        raise MalformedError("batch zlib stream is truncated or followed by junk")
-    return out
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def header(self) -> tuple[str, str, list[int]]:
-        end = self.data.find(b"\n", self.pos, self.pos + 128)
-        if end < 0:
-            raise MalformedError("batch section header missing")
-        match = _HEADER.fullmatch(self.data[self.pos : end])
-        if match is None:
-            raise MalformedError("bad batch section header")
-        self.pos = end + 1
-        numbers = [int(n) for n in match.group(3).split()]
-        return match.group(1).decode(), match.group(2).strip().decode(), numbers
-
-    def take(self, length: int) -> bytes:
-        end = self.pos + length
-        if end + 1 > len(self.data) or self.data[end : end + 1] != b"\n":
-            raise MalformedError("batch section length does not match its content")
-        chunk = self.data[self.pos : end]
-        self.pos = end + 1
-        return chunk
-
-
 def decode_container(data: bytes) -> tuple[Checkpoint, list[bytes], list[tuple[str, bytes]]]:
     """Split a plaintext container into the checkpoint, event bodies and (sha256, blob bytes); checks framing,
     not signatures.
@@ -240,18 +205,9 @@ def decode_container(data: bytes) -> tuple[Checkpoint, list[bytes], list[tuple[s
     Raises:
         MalformedError: (or a subclass) bad framing or an unparsable checkpoint.
     """
-    if not data.startswith(MAGIC):
-        raise MalformedError("not a yiciban batch container")
-    reader = _Reader(data)
-    reader.pos = len(MAGIC)
-    kind, _, numbers = reader.header()
-    if kind != "checkpoint" or len(numbers) != 1:
-        raise MalformedError("batch must start with its checkpoint")
-    checkpoint = parse_checkpoint(reader.take(numbers[0]))
-    kind, _, numbers = reader.header()
-    if kind != "events" or len(numbers) != 2:
-        raise MalformedError("the events section follows the checkpoint")
-    count, length = numbers
+    reader = SectionReader(data, MAGIC)
+    checkpoint = parse_checkpoint(reader.take(int(reader.header(_CHECKPOINT).group(1))))
+    count, length = (int(n) for n in reader.header(_EVENTS).groups())
     section = reader.take(length)
     if hashlib.sha256(section).hexdigest() != checkpoint.events_sha256:
         raise DigestMismatchError("events section does not match the checkpoint's digest")
@@ -259,17 +215,12 @@ def decode_container(data: bytes) -> tuple[Checkpoint, list[bytes], list[tuple[s
     if bodies.pop() != b"" or len(bodies) != count or b"" in bodies:
         raise MalformedError("events section must be exactly <count> lines, each ending in a newline")
     blobs: list[tuple[str, bytes]] = []
-    while True:
-        kind, digest, numbers = reader.header()
-        if kind == "end" and not digest and not numbers:
-            break
-        if kind != "blob" or not digest or len(numbers) != 1:
-            raise MalformedError("only blob sections may follow the events")
+    while (match := reader.header(_BLOB_OR_END)).group(1) is not None:
+        digest = match.group(1).decode()
         if blobs and digest <= blobs[-1][0]:
             raise MalformedError("blob sections must be in ascending sha256 order without repeats")
-        blobs.append((digest, reader.take(numbers[0])))
-    if reader.pos != len(data):
-        raise MalformedError("bytes after the end of the batch")
+        blobs.append((digest, reader.take(int(match.group(2)))))
+    reader.finish()
     return checkpoint, bodies, blobs
 
 
@@ -288,7 +239,7 @@ def read_batch_plaintext(
         SignatureError, WrongNetworkError, WrongRecipientError: security failures; keep the file as evidence.
         MalformedError (and subclasses), ChainError (and subclasses): the batch is not well formed.
     """
-    checkpoint, bodies, blob_sections = decode_container(_decompress(plaintext))
+    checkpoint, bodies, blob_sections = decode_container(inflate(plaintext, MAX_CONTAINER))
     verify_checkpoint(checkpoint, public_key_for(checkpoint.station_id, checkpoint.key_id), network=network)
     if checkpoint.recipient_key_id not in set(recipient_key_ids):
         raise WrongRecipientError("the checkpoint names another recipient")
