@@ -362,7 +362,7 @@ def _seal_with(
     """Seal with caller-chosen randomness. Only ``seal`` and the test-vector generator may call this."""
     if not recipients:
         raise SealError("seal needs at least one recipient")
-    if any(len(r) != KEY_SIZE for r in recipients) or len(ephemeral_secrets) != len(recipients):
+    if not all(_is_raw_key(r) for r in recipients) or len(ephemeral_secrets) != len(recipients):
         raise SealError("recipients are raw 32-byte X25519 public keys")
     stanzas = [
         _wrap_file_key(file_key, bytes(r), e) for r, e in zip(recipients, ephemeral_secrets, strict=True)
@@ -405,10 +405,14 @@ def open_sealed(data: bytes, identities: Sequence[bytes], *, max_size: int = DEF
     return b"".join(decrypt_chunks(payload_key, payload[PAYLOAD_NONCE_SIZE:]))
 
 
+def _is_raw_key(value: object) -> bool:
+    return isinstance(value, bytes | bytearray) and len(value) == KEY_SIZE
+
+
 def _find_file_key(header: Header, identities: Sequence[bytes]) -> bytes:
     x25519_stanzas = [s for s in header.stanzas if s.args[0] == X25519_STANZA_TYPE]
     for raw in identities:
-        if len(raw) != KEY_SIZE:
+        if not _is_raw_key(raw):
             raise SealError("identities are raw 32-byte X25519 private keys")
         identity = X25519PrivateKey.from_private_bytes(bytes(raw))
         identity_public = identity.public_key().public_bytes_raw()

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync_protocol import blobs, seal
@@ -130,7 +130,7 @@ def test_parse_blob_file_name_rejects_other_names(name: str) -> None:
 # --- resumable transfer ------------------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=5000), st.integers(1, 700), st.data())
 def test_chunks_reassemble_from_any_resume_point(data: bytes, size: int, draws: st.DataObject) -> None:
     start = draws.draw(st.integers(0, len(data)))
@@ -196,7 +196,7 @@ def test_one_hash_with_two_sizes_is_refused() -> None:
         blobs.dedup_refs([a, blobs.BlobRef(a.sha256, 2, "image/png")])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=64))
 def test_random_plaintext_in_a_valid_seal_raises_a_protocol_error(plaintext: bytes) -> None:
     with pytest.raises(ProtocolError):
