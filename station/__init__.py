@@ -1,1 +1,94 @@
-"""placeholder package init."""
+"""The station node: a Flask app for a village, township or county service hall, with its local store and log.
+
+``create_app(config=None)`` resolves settings (defaults → instance config.toml → YICIBAN_STATION_* → dict),
+opens the instance (keys and migrated SQLite store) and registers the screens.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, session
+from flask_wtf.csrf import CSRFProtect
+
+from . import db as dbmod
+from .context import NodeContext
+from .errors import InstanceError
+from .handlers import register_error_handlers
+from .i18n import init_i18n
+from .keystore import load_keys
+from .migrations import pending_migrations
+from .settings import load_settings
+
+__all__ = ["create_app", "current_node"]
+
+DATABASE_FILE = "station.db"
+
+
+def open_node(settings: dict[str, Any]) -> NodeContext:
+    """Open an initialised instance: keys present and every migration applied.
+
+    Raises:
+        InstanceError: not initialised, or the schema needs ``init`` to migrate it.
+    """
+    instance = Path(settings["INSTANCE_PATH"])
+    keys = load_keys(instance)
+    database = dbmod.open_database(instance / DATABASE_FILE)
+    database.connect(reuse_if_open=True)
+    try:
+        pending = pending_migrations(database)
+    finally:
+        database.close()
+    if pending:
+        raise InstanceError(
+            f"the database needs migrations {', '.join(pending)}: run `yiciban-station init --instance {instance}`"
+        )
+    return NodeContext(instance=instance, database=database, keys=keys, settings=settings)
+
+
+def current_node() -> NodeContext:
+    return current_app.extensions["station"]  # type: ignore[no-any-return]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings(config)
+    node = open_node(settings)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = node.keys.secret_key
+    app.config.update(
+        SESSION_COOKIE_NAME="yiciban_station",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_BYTES"],
+    )
+    app.extensions["station"] = node
+
+    @app.before_request
+    def bind_database_and_user() -> None:
+        from .models import User
+
+        dbmod.bind(node.database)
+        node.database.connect(reuse_if_open=True)
+        user_id = session.get("user_id")
+        user = User.get_or_none((User.id == user_id) & (User.active == True)) if user_id else None  # noqa: E712
+        g.user = user
+
+    @app.teardown_request
+    def close_database(_exc: BaseException | None) -> None:
+        if not node.database.is_closed():
+            node.database.close()
+
+    CSRFProtect(app)
+    init_i18n(app)
+    register_error_handlers(app)
+
+    from .views import register_blueprints
+
+    register_blueprints(app)
+    from .tasks import create_huey
+
+    app.extensions["huey"] = create_huey(app)
+    return app

@@ -1,0 +1,136 @@
+"""The ``yiciban-station`` command line: init, serve, create-user and the station's operational commands."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import db as dbmod
+from .errors import StationError
+from .settings import ENV_PREFIX, load_settings
+
+LEVELS = ("village", "township", "county")
+
+instance_option = click.option(
+    "--instance",
+    "instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=ENV_PREFIX + "INSTANCE_PATH",
+    required=True,
+    help="Instance folder (database, keys, blobs, exports, backups).",
+)
+
+
+def _settings(instance: Path, **extra: Any) -> dict[str, Any]:
+    return load_settings({"INSTANCE_PATH": str(instance), **extra})
+
+
+def _fail(error: Exception) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """yiciban station: the window software of a village, township or county service hall."""
+
+
+@main.command()
+@instance_option
+@click.option("--station-code", required=True, help="12-digit 统计用区划代码 of this station.")
+@click.option("--name", "station_name", required=True, help="Name shown on screens and documents.")
+@click.option("--level", type=click.Choice(LEVELS), required=True, help="village, township or county.")
+@click.option(
+    "--parent", "parent_code", default="", help="Station code of the parent hall (villages: the township)."
+)
+@click.option("--network", default="", help="Deployment id (else learned at enrollment).")
+def init(
+    instance: Path, station_code: str, station_name: str, level: str, parent_code: str, network: str
+) -> None:
+    """Create or upgrade an instance: folders, keys (0600), database migrations and the station identity."""
+    from .services.identity import set_identity
+    from .services.setup import initialise_instance
+
+    try:
+        created, applied, database = initialise_instance(instance)
+        with dbmod.bound(database):
+            set_identity(station_code, station_name, level, parent_code, network)
+    except (StationError, ValueError) as e:
+        _fail(e)
+    for name in created:
+        click.echo(f"created key {instance / 'keys' / name}")
+    for name in applied:
+        click.echo(f"applied migration {name}")
+    click.echo(f"instance ready at {instance.resolve()}")
+
+
+@main.command("create-user")
+@instance_option
+@click.option("--username", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@click.option("--display-name", default="")
+@click.password_option(envvar=ENV_PREFIX + "NEW_PASSWORD", help="At least 8 characters.")
+def create_user_command(
+    instance: Path, username: str, roles: tuple[str, ...], display_name: str, password: str
+) -> None:
+    """Create a staff login with one or more roles."""
+    from . import open_node
+    from .auth import create_user
+
+    try:
+        node = open_node(_settings(instance))
+        with dbmod.bound(node.database):
+            create_user(username, password, list(roles), display_name)
+    except (StationError, ValueError) as e:
+        _fail(e)
+    click.echo(f"created user {username} ({', '.join(roles)})")
+
+
+@main.command()
+@instance_option
+def backup(instance: Path) -> None:
+    """Write a consistent copy of the station database into backups/ now."""
+    from . import open_node
+    from .services.backup import backup_database
+
+    try:
+        node = open_node(_settings(instance))
+    except StationError as e:
+        _fail(e)
+    click.echo(str(backup_database(node.db_path, node.instance / "backups")))
+
+
+@main.command()
+@instance_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, type=int, show_default=True, help="0 picks a free port.")
+@click.option("--threads", default=8, type=int, show_default=True)
+def serve(instance: Path, host: str, port: int, threads: int) -> None:
+    """Serve the station with waitress and run its background tasks (huey consumer) in the same process."""
+    from waitress.server import create_server
+
+    from . import create_app
+    from .services.setup import initialise_instance
+
+    try:
+        initialise_instance(instance)
+        app = create_app({"INSTANCE_PATH": str(instance)})
+    except StationError as e:
+        _fail(e)
+    server = create_server(app, host=host, port=port, threads=threads)
+    huey = app.extensions["huey"]
+    consumer = huey.create_consumer(workers=app.config["HUEY_WORKERS"], worker_type="thread", periodic=True)
+    web = threading.Thread(target=server.run, name="waitress", daemon=True)
+    web.start()
+    click.echo(f"listening on http://{host}:{server.effective_port}")
+    sys.stdout.flush()
+    try:
+        consumer.run()  # blocks in the main thread; SIGINT/SIGTERM stop it gracefully
+    finally:
+        server.close()
+        web.join(timeout=5)
+    click.echo("stopped")

@@ -1,0 +1,1 @@
+"""Domain services of the station: no Flask imports; one transaction per user action."""

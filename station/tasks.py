@@ -1,0 +1,34 @@
+"""huey tasks: thin wrappers that bind the database and call services.
+
+Tasks are registered per app on that app's own huey (``<instance>/huey.db``), so two stations in one process
+keep separate queues.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from huey import MemoryHuey, SqliteHuey, crontab
+from huey.api import Huey
+
+from .services.backup import backup_database, backup_is_due
+
+
+def create_huey(app: Flask) -> Huey:
+    node = app.extensions["station"]
+    instance = Path(app.config["INSTANCE_PATH"])
+    huey: Huey
+    if app.config["HUEY_IMMEDIATE"]:
+        huey = MemoryHuey(f"station-{instance.name}", immediate=True)
+    else:
+        huey = SqliteHuey(f"station-{instance.name}", filename=str(instance / "huey.db"))
+
+    @huey.periodic_task(crontab(minute="*/10"), name="station.scheduled_backup")
+    def scheduled_backup() -> str | None:
+        if not backup_is_due(instance / "backups", app.config["BACKUP_INTERVAL_HOURS"]):
+            return None
+        return str(backup_database(node.db_path, instance / "backups"))
+
+    app.extensions["station_tasks"] = {"scheduled_backup": scheduled_backup}
+    return huey

@@ -1,0 +1,56 @@
+"""Blueprints, one per screen group; each view declares its roles (see auth.requires_roles)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..auth import public
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, home
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    # Flask's own static endpoint serves our stylesheet to anyone, including the login page.
+    app.view_functions["static"] = public(app.view_functions["static"])
+    install_context(app)
+
+
+def N_(text: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return text
+
+
+# (endpoint, English label) in menu order; a link shows only when the user's roles may open it.
+NAVIGATION = (
+    ("items.find", N_("New application")),
+    ("cases.search", N_("Search")),
+    ("sync.status", N_("Sync")),
+)
+
+
+def navigation_links(app: Flask, roles: frozenset[str]) -> list[dict[str, str]]:
+    from flask import url_for
+    from flask_babel import gettext
+
+    links = []
+    for endpoint, label in NAVIGATION:
+        view = app.view_functions.get(endpoint)
+        allowed = getattr(view, "allowed_roles", None)
+        if view is None or allowed is None:
+            continue
+        if allowed == "public" or (roles & set(allowed)):
+            links.append({"url": url_for(endpoint), "label": gettext(label)})
+    return links
+
+
+def install_context(app: Flask) -> None:
+    from flask import g
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def common_context() -> dict[str, object]:
+        user = g.get("user")
+        roles = user.role_set if user is not None else frozenset()
+        return {"current_lang": str(get_locale() or "zh"), "nav_links": navigation_links(app, roles)}
