@@ -1,0 +1,239 @@
+"""`yiciban-central`: init, serve, create-user, register-station, enrollment-code, import, migrate, demo."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .roles import ROLES
+
+INSTANCE_OPTION = click.option(
+    "--instance",
+    "instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="YICIBAN_CENTRAL_INSTANCE_PATH",
+    default="central-instance",
+    show_default=True,
+    help="Instance folder.",
+)
+
+
+def _settings(instance: Path) -> dict[str, Any]:
+    from .settings import load_settings
+
+    return load_settings({"INSTANCE_PATH": str(instance)})
+
+
+def _bind(instance: Path, *, check: bool = True) -> dict[str, Any]:
+    from .db import bind_database
+    from .migrations import check_schema_current
+    from .runtime import Runtime, set_runtime
+
+    settings = _settings(instance)
+    bind_database(settings["DATABASE_URL"])
+    if check:
+        check_schema_current()
+    set_runtime(Runtime(settings))
+    return settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def cli() -> None:
+    """yiciban central node (中心节点)."""
+
+
+@cli.command()
+@INSTANCE_OPTION
+@click.option(
+    "--network", "network_id", default=None, help="Network (deployment) id; generated when omitted."
+)
+@click.option("--escrow-recipient", default=None, help="age1… recipient of an escrow key made offline.")
+def init(instance: Path, network_id: str | None, escrow_recipient: str | None) -> None:
+    """Create keys, secret key and database of a new central instance."""
+    from .errors import CentralError
+    from .instance import init_instance
+    from .migrations import migrate
+
+    try:
+        result = init_instance(instance, network_id=network_id, escrow_recipient=escrow_recipient)
+        _bind(instance, check=False)
+        applied = migrate()
+    except CentralError as e:
+        _fail(e.message)
+        return
+    click.echo(f"initialised {instance.resolve()}")
+    click.echo(f"network id: {result.network_id}")
+    click.echo(f"root key id: {result.root_key_id}")
+    click.echo(f"ingest recipient: {result.ingest_recipient}")
+    click.echo(f"escrow recipient: {result.escrow_recipient}")
+    click.echo(f"migrations applied: {', '.join(applied) or 'none'}")
+    if result.escrow_identity_file is not None:
+        click.echo(
+            f"WARNING: the escrow identity was written to {result.escrow_identity_file}. Move it to offline "
+            "storage now and delete it here: it can open every sealed file of this network.",
+            err=True,
+        )
+
+
+@cli.command()
+@INSTANCE_OPTION
+def migrate_cmd(instance: Path) -> None:
+    """Apply pending database migrations."""
+    from .migrations import migrate
+
+    _bind(instance, check=False)
+    applied = migrate()
+    click.echo(f"migrations applied: {', '.join(applied) or 'none'}")
+
+
+migrate_cmd.name = "migrate"
+
+
+@cli.command("create-user")
+@INSTANCE_OPTION
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--display-name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_cmd(instance: Path, username: str, role: str, display_name: str, password: str) -> None:
+    """Create a login."""
+    from .services.accounts import AccountError, create_user
+
+    _bind(instance)
+    try:
+        create_user(username, password, role, display_name)
+    except AccountError as e:
+        _fail(str(e))
+    click.echo(f"created user {username} ({role})")
+
+
+@cli.command("register-station")
+@INSTANCE_OPTION
+@click.option("--code", required=True, help="12-digit statistical division code.")
+@click.option("--name", required=True)
+@click.option("--level", type=click.Choice(["village", "township", "county"]), required=True)
+@click.option(
+    "--parent", "parent_code", default=None, help="Parent station code (village → township → county)."
+)
+def register_station_cmd(instance: Path, code: str, name: str, level: str, parent_code: str | None) -> None:
+    """Register a station so it can be enrolled."""
+    from .errors import RegistrationError
+    from .services.stations import register_station
+
+    _bind(instance)
+    try:
+        register_station(code, name, level, parent_code, actor="cli")
+    except RegistrationError as e:
+        _fail(e.message)
+    click.echo(f"registered station {code}")
+
+
+@cli.command("enrollment-code")
+@INSTANCE_OPTION
+@click.option("--station", "station_code", required=True)
+@click.option("--hours", type=int, default=None, help="Validity (default: ENROLLMENT_CODE_HOURS).")
+def enrollment_code_cmd(instance: Path, station_code: str, hours: int | None) -> None:
+    """Issue a one-time enrollment code for a registered station (printed once)."""
+    from .errors import CentralError
+    from .services.stations import issue_enrollment_code
+
+    settings = _bind(instance)
+    try:
+        issued = issue_enrollment_code(station_code, "cli", hours or settings["ENROLLMENT_CODE_HOURS"])
+    except CentralError as e:
+        _fail(e.message)
+        return
+    click.echo(f"enrollment code for {station_code}: {issued.code}")
+    click.echo(f"valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+@cli.command("import")
+@INSTANCE_OPTION
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_cmd(instance: Path, folder: Path) -> None:
+    """Import sealed files carried on a USB stick (a folder, searched recursively), then process them."""
+    from .errors import CentralError
+    from .services.inbox import import_folder
+    from .services.ingest import ingest_file
+
+    settings = _bind(instance)
+    from .runtime import current_runtime
+
+    try:
+        stored = import_folder(
+            folder, instance=Path(settings["INSTANCE_PATH"]), max_bytes=settings["MAX_UPLOAD_BYTES"]
+        )
+    except CentralError as e:
+        _fail(e.message)
+        return
+    for item in stored:
+        if item.duplicate:
+            click.echo(f"{item.name}: duplicate")
+            continue
+        outcome = ingest_file(current_runtime(), item.name)
+        click.echo(f"{item.name}: {outcome.status} {outcome.reason}".rstrip())
+
+
+@cli.command()
+@INSTANCE_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--threads", type=int, default=8, show_default=True)
+def serve(instance: Path, host: str, port: int, threads: int) -> None:
+    """Serve the web app with waitress and run the task consumer in the same process."""
+    from waitress.server import create_server
+
+    from . import create_app
+    from .errors import CentralError
+    from .services.inbox import recover_inbox, unprocessed_batch_names
+    from .tasks import huey, ingest_file_task
+
+    try:
+        app = create_app({"INSTANCE_PATH": str(instance)})
+    except CentralError as e:
+        _fail(e.message)
+        return
+    from .db import database
+
+    database.connect(reuse_if_open=True)
+    recover_inbox(Path(app.config["INSTANCE_PATH"]))
+    waiting = unprocessed_batch_names()
+    database.close()
+    consumer = None
+    if not huey.immediate:
+        consumer = huey.create_consumer(
+            workers=app.config["HUEY_WORKERS"], worker_type="thread", periodic=True
+        )
+        consumer.start()
+    for name in waiting:
+        ingest_file_task(name)
+    server = create_server(app, host=host, port=port, threads=threads)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Installed after the consumer's own handlers: one signal stops the web server, then the consumer.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"listening on http://{host}:{server.effective_port}", nl=True)
+    sys.stdout.flush()
+    try:
+        server.run()
+    finally:
+        server.close()
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        click.echo("stopped")
+
+
+def main() -> None:
+    cli()

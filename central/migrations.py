@@ -1,0 +1,111 @@
+"""Ordered schema migrations, applied by `init` and checked at start-up, on SQLite and PostgreSQL.
+
+Each migration is a function recorded by name in ``schema_migrations`` once it has run, inside one transaction.
+Once a release has shipped, a migration is never edited; schema changes append a new function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database
+
+from . import models
+from .db import database, is_postgres, write_lock
+from .errors import MigrationError
+from .models import utcnow
+
+
+def _append_only_sqlite(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+    ]
+
+
+def _append_only_postgres(table: str) -> list[str]:
+    return [
+        f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION yiciban_refuse_change()",
+    ]
+
+
+POSTGRES_REFUSE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION yiciban_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+)
+
+
+def _protect_append_only(db: Database, table: str) -> None:
+    if is_postgres():
+        db.execute_sql(POSTGRES_REFUSE_FUNCTION)
+        statements = _append_only_postgres(table)
+    else:
+        statements = _append_only_sqlite(table)
+    for sql in statements:
+        db.execute_sql(sql)
+
+
+def m0001_accounts_stations(db: Database) -> None:
+    """Users, login throttling, the audit log, stations and enrollment codes."""
+    db.create_tables(models.MODELS_0001)
+    _protect_append_only(db, "audit_log")
+
+
+def m0002_ingest(db: Database) -> None:
+    """Received batches, the central log, chain heads, held events, fork evidence, acks and case projections."""
+    db.create_tables(models.MODELS_0002)
+    _protect_append_only(db, "central_log")
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (m0001_accounts_stations, m0002_ingest)
+
+
+def _ensure_table(db: Database) -> None:
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR(100) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
+    )
+
+
+def applied_migrations(db: Database | None = None) -> list[str]:
+    db = db or database
+    _ensure_table(db)
+    return [row[0] for row in db.execute_sql("SELECT name FROM schema_migrations ORDER BY name")]
+
+
+def pending_migrations(db: Database | None = None) -> list[str]:
+    done = set(applied_migrations(db))
+    return [m.__name__ for m in MIGRATIONS if m.__name__ not in done]
+
+
+def migrate(db: Database | None = None) -> list[str]:
+    """Apply every pending migration in order; return the names applied."""
+    db = db or database
+    applied: list[str] = []
+    with write_lock:
+        db.connect(reuse_if_open=True)
+        done = set(applied_migrations(db))
+        for migration in MIGRATIONS:
+            if migration.__name__ in done:
+                continue
+            with db.atomic():
+                migration(db)
+                db.execute_sql(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (%s, %s)"
+                    if is_postgres()
+                    else "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (migration.__name__, utcnow().isoformat()),
+                )
+            applied.append(migration.__name__)
+    return applied
+
+
+def check_schema_current(db: Database | None = None) -> None:
+    """Refuse to start on a database whose schema is behind the code."""
+    pending = pending_migrations(db)
+    if pending:
+        raise MigrationError(
+            f"database schema is behind: pending {', '.join(pending)}; run `yiciban-central init`"
+        )

@@ -1,0 +1,240 @@
+"""peewee models of the central store; the same models run on SQLite and PostgreSQL.
+
+Tables marked append-only are protected by database triggers created in migrations.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import database
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: both SQLite and PostgreSQL store it without a zone, so compare like with like."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class User(BaseModel):
+    """A person who logs in to central (central_admin or auditor)."""
+
+    username = CharField(max_length=64, unique=True)
+    display_name = CharField(max_length=100, default="")
+    role = CharField(max_length=32)
+    password_hash = CharField(max_length=255)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+
+class LoginAttempt(BaseModel):
+    """One login try, used to throttle guessing per username and IP."""
+
+    username = CharField(max_length=64)
+    ip = CharField(max_length=64)
+    at = DateTimeField(default=utcnow)
+    succeeded = BooleanField()
+
+    class Meta:
+        table_name = "login_attempts"
+        indexes = ((("username", "ip", "at"), False),)
+
+
+class AuditEntry(BaseModel):
+    """Append-only record of a security-relevant action (审计日志)."""
+
+    id = AutoField()
+    at = DateTimeField(default=utcnow)
+    actor = CharField(max_length=64)
+    action = CharField(max_length=64)
+    target = CharField(max_length=200, default="")
+    detail = TextField(default="")
+    ip = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "audit_log"
+
+
+class Station(BaseModel):
+    """A registered station (服务站), identified by its 12-digit 统计用区划代码."""
+
+    code = CharField(max_length=12, primary_key=True)
+    name = CharField(max_length=100)
+    level = CharField(max_length=16)
+    parent_code = CharField(max_length=12, null=True)
+    status = CharField(max_length=16, default="registered")  # registered → enrolled → revoked
+    registered_at = DateTimeField(default=utcnow)
+    enrolled_at = DateTimeField(null=True)
+    signing_public = CharField(max_length=64, null=True)
+    box_public = CharField(max_length=64, null=True)
+    key_id = CharField(max_length=64, null=True, index=True)
+    certificate = BlobField(null=True)
+    revoked_after_seq = BigIntegerField(null=True)
+    revoked_at = DateTimeField(null=True)
+    last_contact_at = DateTimeField(null=True)
+    clock_skew_ms = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "stations"
+
+
+class EnrollmentCode(BaseModel):
+    """A one-time enrollment code (stored only as its hash) for one station."""
+
+    station_code = CharField(max_length=12, index=True)
+    code_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    created_by = CharField(max_length=64)
+
+    class Meta:
+        table_name = "enrollment_codes"
+
+
+class Batch(BaseModel):
+    """A sealed file received from a station (by HTTP or USB) and what ingest decided about it."""
+
+    name = CharField(max_length=200, unique=True)
+    sha256 = CharField(max_length=64)
+    size = BigIntegerField()
+    via = CharField(max_length=8, default="http")
+    received_at = DateTimeField(default=utcnow)
+    status = CharField(max_length=16, default="stored", index=True)
+    reason = CharField(max_length=64, default="")
+    detail = TextField(default="")
+    station_code = CharField(max_length=12, null=True, index=True)
+    epoch = IntegerField(null=True)
+    seq_first = BigIntegerField(null=True)
+    seq_last = BigIntegerField(null=True)
+    event_count = IntegerField(default=0)
+    applied_count = IntegerField(default=0)
+    duplicate_count = IntegerField(default=0)
+    held_count = IntegerField(default=0)
+    processed_at = DateTimeField(null=True)
+    checkpoint = BlobField(null=True)
+
+    class Meta:
+        table_name = "batches"
+
+
+class LogEvent(BaseModel):
+    """The central log: every accepted station event, in central order (central_seq). Append-only."""
+
+    central_seq = AutoField()
+    event_id = CharField(max_length=64, unique=True)
+    station_code = CharField(max_length=12)
+    epoch = IntegerField()
+    seq = BigIntegerField()
+    prev = CharField(max_length=64)
+    event_type = CharField(max_length=64)
+    aggregate_kind = CharField(max_length=32, default="")
+    aggregate_id = CharField(max_length=64, default="", index=True)
+    hlc = CharField(max_length=40, default="")
+    body = BlobField()
+    batch_id = IntegerField()
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "central_log"
+        indexes = ((("station_code", "epoch", "seq"), True),)
+
+
+class StationChain(BaseModel):
+    """The head of one (station, epoch) chain as central holds it, so ingest never scans the log."""
+
+    station_code = CharField(max_length=12)
+    epoch = IntegerField()
+    head_seq = BigIntegerField()
+    head_id = CharField(max_length=64)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "station_chains"
+        indexes = ((("station_code", "epoch"), True),)
+
+
+class HeldEvent(BaseModel):
+    """An event received beyond a gap: kept, not applied, until its predecessors arrive."""
+
+    station_code = CharField(max_length=12)
+    epoch = IntegerField()
+    seq = BigIntegerField()
+    event_id = CharField(max_length=64)
+    body = BlobField()
+    batch_id = IntegerField()
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "held_events"
+        indexes = ((("station_code", "epoch", "seq", "event_id"), True),)
+
+
+class ForkEvidence(BaseModel):
+    """Two different events claiming one (station, epoch, seq): both kept as proof."""
+
+    station_code = CharField(max_length=12, index=True)
+    epoch = IntegerField()
+    seq = BigIntegerField()
+    held_event_id = CharField(max_length=64)
+    incoming_event_id = CharField(max_length=64)
+    incoming_body = BlobField()
+    batch_id = IntegerField()
+    detected_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "fork_evidence"
+
+
+class Ack(BaseModel):
+    """A signed ack central issued to a station, only after the commit it reports."""
+
+    station_code = CharField(max_length=12, index=True)
+    created_at = DateTimeField(default=utcnow)
+    body = BlobField()
+
+    class Meta:
+        table_name = "acks"
+
+
+class CaseRecord(BaseModel):
+    """Projection of one case (办件) across all stations, folded from the central log."""
+
+    case_id = CharField(max_length=64, primary_key=True)
+    case_number = CharField(max_length=64, default="", index=True)
+    item_code = CharField(max_length=64, default="")
+    item_name = CharField(max_length=200, default="")
+    state = CharField(max_length=32, default="")
+    origin_station = CharField(max_length=12, index=True)
+    owner_station = CharField(max_length=12, index=True)
+    applicant_masked = CharField(max_length=64, default="")
+    version = BigIntegerField(default=0)
+    updated_at = DateTimeField(default=utcnow)
+    data = TextField(default="{}")
+
+    class Meta:
+        table_name = "cases"
+
+
+MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, EnrollmentCode)
+MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, ForkEvidence, Ack, CaseRecord)
+APPEND_ONLY_TABLES = ("audit_log", "central_log")

@@ -1,0 +1,19 @@
+"""Counts for the dashboard."""
+
+from __future__ import annotations
+
+from peewee import fn
+
+from ..models import Batch, CaseRecord, Station
+
+
+def _by_status(model, column) -> dict[str, int]:
+    return {row[0]: row[1] for row in model.select(column, fn.COUNT(1)).group_by(column).tuples()}
+
+
+def dashboard_counts() -> dict[str, object]:
+    return {
+        "stations": _by_status(Station, Station.status),
+        "batches": _by_status(Batch, Batch.status),
+        "cases": CaseRecord.select().count(),
+    }

@@ -1,0 +1,36 @@
+"""The machine API v1 (station ↔ central): authenticated by signatures inside the files, so no cookies and no CSRF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..auth import public
+from ..errors import UploadError
+from ..runtime import current_runtime
+from ..services.acks import latest_ack
+from ..services.inbox import store_file
+from ..tasks import ingest_file_task
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.route("/files/<name>", methods=["PUT"])
+@public
+def put_file(name: str):
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise UploadError(f"file is larger than {limit} bytes", code="too_large", http_status=413)
+    stored = store_file(request.stream, name, instance=current_runtime().instance, max_bytes=limit)
+    if stored.duplicate:
+        return jsonify({"status": "duplicate", "name": stored.name, "sha256": stored.sha256}), 200
+    ingest_file_task(stored.name)
+    return jsonify({"status": "stored", "name": stored.name, "sha256": stored.sha256}), 202
+
+
+@bp.route("/stations/<station_code>/ack", methods=["GET"])
+@public
+def get_ack(station_code: str):
+    body = latest_ack(station_code)
+    if body is None:
+        return jsonify({"error": "no_ack", "message": "no ack for this station yet"}), 404
+    return Response(body, status=200, mimetype="application/json")
