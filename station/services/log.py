@@ -1,0 +1,248 @@
+"""The local log (transactional outbox): every change is an event appended in the same transaction as the change.
+
+The append rule of SYNC-DESIGN.md §3: inside the caller's write transaction, read the head from the log table
+itself (never a cached counter), build the event with ``sync_protocol.events.build_event``, store its bytes
+verbatim. The hybrid logical clock is persisted in ``node_state`` in the same transaction. An idempotency key (a
+form token) makes a double submit return the event already stored instead of a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sync_protocol.events import Event, build_event, epoch_open_event, parse_event, verify_chain
+from sync_protocol.hlc import HLC
+from sync_protocol.schema import ZERO_ID
+
+from ..db import database
+from ..errors import LogIntegrityError, NotEnrolledError
+from ..models import EventLog, NodeState, StationIdentity
+
+HLC_KEY = "hlc"
+TAIL_CHECK_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The stored event and whether this call created it (False: the idempotency key was already used)."""
+
+    event: Event
+    created: bool
+
+
+@dataclass(frozen=True)
+class Head:
+    epoch: int
+    seq: int
+    event_id: str
+
+
+def read_head() -> Head | None:
+    """The last event of the newest epoch, read from the table."""
+    row = (
+        EventLog.select(EventLog.epoch, EventLog.seq, EventLog.event_id)
+        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
+        .first()
+    )
+    return None if row is None else Head(row.epoch, row.seq, row.event_id)
+
+
+def _require_transaction() -> None:
+    if database.transaction_depth() == 0:
+        raise LogIntegrityError("events are appended only inside the write transaction of the change they record")
+
+
+def _identity() -> StationIdentity:
+    identity = StationIdentity.current()
+    if identity is None or not identity.network_id:
+        raise NotEnrolledError("the station has no network yet: enroll it with central (or init with --network)")
+    return identity
+
+
+def _next_clock(wall_ms: int) -> HLC:
+    stored = NodeState.read(HLC_KEY)
+    clock = (HLC.from_string(stored) if stored else HLC.zero()).tick(wall_ms)
+    NodeState.write(HLC_KEY, clock.to_string())
+    return clock
+
+
+def observe_remote_clock(remote: str, wall_ms: int | None = None) -> None:
+    """Advance the persisted clock past a clock learned from central (acks, bundles)."""
+    now = wall_ms if wall_ms is not None else int(time.time() * 1000)
+    stored = NodeState.read(HLC_KEY)
+    clock = (HLC.from_string(stored) if stored else HLC.zero()).receive(HLC.from_string(remote), now)
+    NodeState.write(HLC_KEY, clock.to_string())
+
+
+def _store(event: Event) -> None:
+    EventLog.create(
+        station=event.station_id,
+        epoch=event.epoch,
+        seq=event.seq,
+        event_id=event.event_id,
+        prev_id=event.prev,
+        event_type=event.type,
+        aggregate_kind=event.aggregate_kind,
+        aggregate_id=event.aggregate_id,
+        idempotency_key=event.idempotency_key,
+        body=event.body,
+        recorded_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+    )
+
+
+def open_epoch(reason: str, actor: str, wall_ms: int | None = None) -> Event:
+    """Append ``epoch.open`` as seq 1 of a new epoch linked to the current head (install, restore, …)."""
+    _require_transaction()
+    identity = _identity()
+    now = wall_ms if wall_ms is not None else int(time.time() * 1000)
+    head = read_head()
+    event = epoch_open_event(
+        network=identity.network_id,
+        station_id=identity.station_code,
+        epoch=(head.epoch + 1) if head else 1,
+        reason=reason,
+        previous_head=(head.epoch, head.seq, head.event_id) if head else None,
+        hlc=_next_clock(now),
+        wall_ms=now,
+        actor=actor,
+    )
+    _store(event)
+    return event
+
+
+def find_by_idempotency_key(key: str) -> Event | None:
+    row = EventLog.get_or_none(EventLog.idempotency_key == key)
+    return None if row is None else parse_event(bytes(row.body))
+
+
+def append_event(
+    *,
+    actor: str,
+    event_type: str,
+    aggregate_kind: str,
+    aggregate_id: str,
+    payload: Mapping[str, Any],
+    idempotency_key: str,
+    schema_version: int = 1,
+    base_version: int = 0,
+    base_own_event: str = "",
+    catalog_version: int = 0,
+    wall_ms: int | None = None,
+) -> Appended:
+    """Append one domain event inside the caller's write transaction; opens epoch 1 on a fresh log."""
+    _require_transaction()
+    existing = find_by_idempotency_key(idempotency_key)
+    if existing is not None:
+        return Appended(existing, created=False)
+    identity = _identity()
+    if read_head() is None:
+        open_epoch("install", actor, wall_ms)
+    head = read_head()
+    assert head is not None
+    now = wall_ms if wall_ms is not None else int(time.time() * 1000)
+    event = build_event(
+        network=identity.network_id,
+        station_id=identity.station_code,
+        epoch=head.epoch,
+        seq=head.seq + 1,
+        prev=head.event_id,
+        hlc=_next_clock(now),
+        wall_ms=now,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        type=event_type,
+        schema_version=schema_version,
+        aggregate_kind=aggregate_kind,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        base_version=base_version,
+        base_own_event=base_own_event,
+        catalog_version=catalog_version,
+    )
+    _store(event)
+    return Appended(event, created=True)
+
+
+def events_of(aggregate_kind: str, aggregate_id: str) -> list[Event]:
+    """Every event of one aggregate in log order (the case timeline)."""
+    rows = (
+        EventLog.select(EventLog.body)
+        .where((EventLog.aggregate_kind == aggregate_kind) & (EventLog.aggregate_id == aggregate_id))
+        .order_by(EventLog.epoch, EventLog.seq)
+    )
+    return [parse_event(bytes(row.body)) for row in rows]
+
+
+def events_after(epoch: int, seq: int, limit: int) -> list[Event]:
+    """Events after (epoch, seq) in log order, at most ``limit`` and never crossing an epoch boundary."""
+    rows = (
+        EventLog.select(EventLog.body)
+        .where(
+            ((EventLog.epoch == epoch) & (EventLog.seq > seq))
+            | ((EventLog.epoch > epoch) & (EventLog.seq >= 1))
+        )
+        .order_by(EventLog.epoch, EventLog.seq)
+        .limit(limit)
+    )
+    events = [parse_event(bytes(row.body)) for row in rows]
+    if events:
+        first_epoch = events[0].epoch
+        events = [e for e in events if e.epoch == first_epoch]
+    return events
+
+
+def previous_id(epoch: int, seq: int) -> str:
+    """The id of the event just before (epoch, seq): the predecessor, or the previous epoch's head for seq 1."""
+    if seq > 1:
+        row = EventLog.get((EventLog.epoch == epoch) & (EventLog.seq == seq - 1))
+        return str(row.event_id)
+    row = EventLog.get((EventLog.epoch == epoch) & (EventLog.seq == 1))
+    return str(row.prev_id)
+
+
+def verify_tail(limit: int = TAIL_CHECK_EVENTS) -> Head | None:
+    """Start-up self-check: the last ``limit`` events of the newest epoch form an unbroken chain.
+
+    Raises:
+        LogIntegrityError: a stored body does not hash to its id, or the chain is broken.
+    """
+    head = read_head()
+    if head is None:
+        return None
+    first_seq = max(1, head.seq - limit + 1)
+    rows = list(
+        EventLog.select()
+        .where((EventLog.epoch == head.epoch) & (EventLog.seq >= first_seq))
+        .order_by(EventLog.seq)
+    )
+    try:
+        events = [parse_event(bytes(row.body)) for row in rows]
+        for row, event in zip(rows, events, strict=True):
+            if row.event_id != event.event_id:
+                raise LogIntegrityError(f"event at seq {row.seq} does not hash to its stored id")
+        start_prev = events[0].prev if first_seq == 1 else previous_id(head.epoch, first_seq)
+        verify_chain(events, start_prev)
+    except LogIntegrityError:
+        raise
+    except Exception as e:
+        raise LogIntegrityError(f"the local log is broken: {e}") from e
+    return head
+
+
+__all__ = [
+    "ZERO_ID",
+    "Appended",
+    "Head",
+    "append_event",
+    "events_after",
+    "events_of",
+    "find_by_idempotency_key",
+    "observe_remote_clock",
+    "open_epoch",
+    "read_head",
+    "verify_tail",
+]
