@@ -1,0 +1,1 @@
+"""Turn each document's data into a :class:`printing.layout.Layout`: the wording of the paper lives here."""

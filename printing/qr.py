@@ -1,0 +1,39 @@
+"""QR codes (segno) for content the caller supplies: a module matrix for the PDF, PNG bytes, inline SVG.
+
+The content is normally a signed payload from ``sync_protocol.receipts``; printing never builds or checks it.
+Error correction level M keeps a ~300-character payload at version 11–13, which prints legibly at 30 mm.
+"""
+
+from __future__ import annotations
+
+import io
+
+import segno
+
+ERROR_LEVEL = "m"
+QUIET_ZONE = 4
+"""Modules of white border the QR specification asks for."""
+
+
+def make_qr(content: str) -> segno.QRCode:
+    """A (never micro) QR code for ``content``; the error level may be boosted when it costs no size."""
+    return segno.make_qr(content, error=ERROR_LEVEL)
+
+
+def qr_matrix(content: str) -> tuple[tuple[bool, ...], ...]:
+    """Dark (True) and light modules, without the quiet zone, row by row."""
+    return tuple(tuple(bool(v) for v in row) for row in make_qr(content).matrix)
+
+
+def qr_png(content: str, scale: int = 8) -> bytes:
+    """PNG bytes of the code with its quiet zone, ``scale`` pixels per module."""
+    buffer = io.BytesIO()
+    make_qr(content).save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
+    return buffer.getvalue()
+
+
+def qr_svg(content: str, size_mm: float = 30.0) -> str:
+    """An inline ``<svg>`` element (no XML declaration, no external reference) ``size_mm`` wide, quiet zone included."""
+    code = make_qr(content)
+    modules = code.symbol_size(border=QUIET_ZONE)[0]
+    return str(code.svg_inline(scale=size_mm / modules, unit="mm", border=QUIET_ZONE))
