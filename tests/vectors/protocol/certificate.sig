@@ -1,0 +1,2 @@
+yiciban-signed/v1 certificate ae3bad4137e6e8d897aeeece71929c0abf3a67b957c0140bd8c59f8de8083ce0b299de2970b22126ac8cf152f37ca9998e2aa0cac437c01df34fde834e6ecd08
+{"box_pub":"ec04b2834e32411dbdf2865b2f8ce64b8ab50e3899c96e524a1758f9456b713c","ep":1,"issued":1767225570000,"kid":"9fa44ecccc3fd236c51b06b87316326dcd009515122706393949d5259dad22c4","level":"village","net":"vector-net","parent":"st-330106001","serial":1,"sign_pub":"20912e08067d24e998202a151908d409a4d09ff7dd3fdcbc8c6fd6cff2cbe9c9","st":"st-330106001001","v":1}

@@ -1,0 +1,2 @@
+yiciban-signed/v1 registry c6e1c891502528866abf80de97d155722772c64fcdafa648dae2128e1788ba0c51c186a425895c88d51af11140ad63ecb5791b44ca6e36e7242a5a75b371c60b
+{"issued":1767225600000,"kid":"9fa44ecccc3fd236c51b06b87316326dcd009515122706393949d5259dad22c4","net":"vector-net","stations":[{"keys":[{"box_pub":"ec04b2834e32411dbdf2865b2f8ce64b8ab50e3899c96e524a1758f9456b713c","rev":null,"sign_pub":"20912e08067d24e998202a151908d409a4d09ff7dd3fdcbc8c6fd6cff2cbe9c9"}],"level":"village","parent":"st-330106001","st":"st-330106001001"}],"v":1,"ver":1}
