@@ -89,9 +89,15 @@ def violations() -> list[str]:
                             problems.append(f"{module} imports {name}: layer {src} may not import {dst}")
                     continue
                 if package in PURE_ALLOWED and top not in PURE_ALLOWED[package]:
-                    problems.append(f"{module} imports {name}: {package} is pure (allowed: stdlib + "
-                                    f"{sorted(PURE_ALLOWED[package])})")
-                if package in {"station", "central"} and layer_of(module) == "services" and top in WEB_MODULES:
+                    problems.append(
+                        f"{module} imports {name}: {package} is pure (allowed: stdlib + "
+                        f"{sorted(PURE_ALLOWED[package])})"
+                    )
+                if (
+                    package in {"station", "central"}
+                    and layer_of(module) == "services"
+                    and top in WEB_MODULES
+                ):
                     problems.append(f"{module} imports {name}: domain services never import the web layer")
     return problems
 
