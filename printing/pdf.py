@@ -211,7 +211,8 @@ class _Renderer:
             row: list[Any] = []
             for column, (label, value) in enumerate(pairs):
                 row += [self.para(label, "cell"), self.para(value, "cell")]
-                commands.append(("BACKGROUND", (2 * column, number), (2 * column, number), SHADE))
+                if label:
+                    commands.append(("BACKGROUND", (2 * column, number), (2 * column, number), SHADE))
             if len(pairs) == 1 and block.columns > 1:
                 row += [""] * (2 * block.columns - 2)
                 commands.append(("SPAN", (1, number), (-1, number)))
@@ -285,7 +286,7 @@ class _Renderer:
         if isinstance(block, Seal):
             return [SealFlowable(block, self.font)]
         if isinstance(block, QrRow):
-            return [KeepTogether([self.qr_row(block)])]
+            return [self.qr_row(block)]
         if isinstance(block, TearLine):
             return [TearLineFlowable(block.text, self.font)]
         raise TypeError(f"unknown block {type(block).__name__}")  # pragma: no cover - Block is closed

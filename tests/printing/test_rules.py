@@ -1,0 +1,141 @@
+"""What the paper may and may not say: village receipts are not acceptances, no blanket powers, no raw IDs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from printing import DOCUMENT_KINDS, DocumentError, UnknownDocumentKindError, compose, kind_of, render
+from printing.documents import Correction
+from printing.layout import Fields, Paragraph, Seal
+from printing.samples import TOWNSHIP, VILLAGE, sample_documents
+
+SAMPLES = sample_documents()
+ISSUE_8_TITLES = {
+    "材料接收凭证",
+    "受理通知书",
+    "一次性告知书",
+    "不予受理通知书",
+    "容缺受理通知书",
+    "容缺受理承诺书",
+    "证明事项告知承诺书",
+    "特别程序告知书",
+    "延期办理告知书",
+    "办结（领取）通知书",
+    "不予许可决定书",
+    "送达回证",
+    "代办委托书",
+    "代办交接单",
+    "办事指南",
+    "政务服务“好差评”评价卡",
+    "便民服务站点工作日报表",
+}
+
+
+def test_registry_covers_every_document_of_issue_8_with_titles():
+    assert {kind.title_zh for kind in DOCUMENT_KINDS.values()} == ISSUE_8_TITLES
+    for key, kind in DOCUMENT_KINDS.items():
+        assert kind.key == key and kind.title_en
+        assert kind_of(SAMPLES[key]) is kind
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "acceptance_notice",
+        "rejection_notice",
+        "gap_acceptance_notice",
+        "special_procedure_notice",
+        "extension_notice",
+        "refusal_decision",
+    ],
+)
+def test_a_village_station_cannot_issue_a_legal_act(kind: str):
+    document = dataclasses.replace(SAMPLES[kind], issuer=VILLAGE)
+    with pytest.raises(DocumentError, match="village"):
+        render(document)
+
+
+def test_village_receipt_says_it_is_not_an_acceptance_and_has_no_legal_seal():
+    layout = compose(SAMPLES["materials_receipt"])
+    notices = [b.text for b in layout.blocks if isinstance(b, Paragraph) and b.style == "notice"]
+    assert any(text.startswith("本凭证不作为受理依据") for text in notices)
+    (seal,) = [b for b in layout.blocks if isinstance(b, Seal)]
+    assert seal.seal_label == "（收件凭证）"
+    assert "专用章" not in seal.seal_label
+
+
+def test_township_receipt_carries_the_seal_area_and_no_village_disclaimer():
+    layout = compose(dataclasses.replace(SAMPLES["materials_receipt"], issuer=TOWNSHIP))
+    (seal,) = [b for b in layout.blocks if isinstance(b, Seal)]
+    assert seal.seal_label == "（行政审批专用章）"
+    assert all("不作为受理依据" not in getattr(b, "text", "") for b in layout.blocks)
+
+
+@pytest.mark.parametrize("power", ["全权代理本人办理", "代为办理一切事项"])
+def test_blanket_powers_are_refused_on_an_authorization(power: str):
+    document = SAMPLES["proxy_authorization"]
+    with pytest.raises(DocumentError, match="blanket"):
+        render(dataclasses.replace(document, powers=(*document.powers, power)))
+
+
+def test_authorization_lists_powers_one_by_one_and_ends_with_the_matter():
+    layout = compose(SAMPLES["proxy_authorization"])
+    texts = [b.text for b in layout.blocks if isinstance(b, Paragraph)]
+    assert "1. 代为向青山镇便民服务中心提交申请材料" in texts
+    assert "4. 代为签收办理结果并转交委托人" in texts
+    assert any("办结之日自动失效" in t for t in texts)
+    assert any("代办服务免费" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("correction_notice", {"corrections": ()}),
+        ("materials_receipt", {"materials": ()}),
+        ("refusal_decision", {"reasons": ()}),
+        ("gap_commitment", {"deferred": ()}),
+        ("extension_notice", {"extension_days": 0}),
+        ("proxy_authorization", {"powers": ()}),
+        ("handover_manifest", {"folders": ()}),
+    ],
+)
+def test_documents_that_would_say_nothing_are_refused(kind: str, change: dict):
+    with pytest.raises(DocumentError):
+        render(dataclasses.replace(SAMPLES[kind], **change))
+
+
+def test_correction_notice_lists_every_correction():
+    document = dataclasses.replace(
+        SAMPLES["correction_notice"],
+        corrections=tuple(Correction(f"材料{n}", "缺页", "补齐") for n in range(1, 9)),
+    )
+    layout = compose(document)
+    (table,) = [b for b in layout.blocks if hasattr(b, "rows") and hasattr(b, "headers")]
+    assert [row[1] for row in table.rows] == [f"材料{n}" for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("kind", ["rejection_notice", "refusal_decision"])
+def test_refusals_print_both_remedies(kind: str):
+    texts = " ".join(getattr(b, "text", "") for b in compose(SAMPLES[kind]).blocks)
+    assert "六十日内" in texts and "行政复议" in texts
+    assert "六个月内" in texts and "行政诉讼" in texts
+
+
+def test_raw_id_numbers_are_masked_in_every_layout():
+    for kind, document in SAMPLES.items():
+        layout = compose(document)
+        for block in layout.blocks:
+            values = (
+                [v for _label, v in block.pairs]
+                if isinstance(block, Fields)
+                else [getattr(block, "text", "")]
+            )
+            for value in values:
+                assert "330110198503121236" not in value, kind
+
+
+def test_unknown_objects_are_not_printable():
+    with pytest.raises(UnknownDocumentKindError):
+        render(object())
