@@ -59,14 +59,17 @@ def pdf_pages_to_png(pdf: bytes, name: str, dpi: int = 100) -> list[Path]:
     return sorted(ARTIFACTS.glob(f"{name}-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
 
 
-def pdf_page_count(pdf: bytes, tmp_path: Path) -> int:
-    source = tmp_path / "count.pdf"
+def pdf_info(pdf: bytes, tmp_path: Path) -> dict[str, str]:
+    """The key/value lines of `pdfinfo`."""
+    source = tmp_path / "info.pdf"
     source.write_bytes(pdf)
     result = subprocess.run([tool("pdfinfo"), str(source)], capture_output=True, check=True, timeout=60)
-    for line in result.stdout.decode("utf-8").splitlines():
-        if line.startswith("Pages:"):
-            return int(line.split()[1])
-    raise AssertionError("pdfinfo printed no page count")
+    pairs = (line.split(":", 1) for line in result.stdout.decode("utf-8").splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def pdf_page_count(pdf: bytes, tmp_path: Path) -> int:
+    return int(pdf_info(pdf, tmp_path)["Pages"])
 
 
 class StationKey:
