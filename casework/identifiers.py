@@ -63,7 +63,7 @@ def normalize_text(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
-def _fold_code(value: str) -> str:
+def normalize_code(value: str) -> str:
     """Full-width digits/letters to ASCII, upper-case, no spaces or dashes: how codes are typed in."""
     folded = unicodedata.normalize("NFKC", value).upper()
     return re.sub(r"[\s\-\u2010-\u2015\u00b7_]", "", folded)
@@ -141,7 +141,7 @@ def check_citizen_id(raw: str, *, today: dt.date, allow_demo_prefix: bool = Fals
         IdentifierError: code ``id_number_format``, ``id_number_province``, ``id_number_birth_date``,
             ``id_number_future_birth`` or ``id_number_check_digit``.
     """
-    folded = _fold_code(raw)
+    folded = normalize_code(raw)
     upgraded_from = None
     if len(folded) == 15 and folded.isdigit():
         upgraded_from = folded
@@ -275,7 +275,7 @@ def check_credit_code(raw: str) -> CreditCode:
     Raises:
         IdentifierError: code ``credit_code_format``, ``credit_code_org_check`` or ``credit_code_check_char``.
     """
-    code = _fold_code(raw)
+    code = normalize_code(raw)
     if not _CREDIT_RE.fullmatch(code):
         raise _id_error(
             "credit_code_format",
@@ -433,7 +433,7 @@ def check_division_code(raw: str, *, allow_demo_prefix: bool = True) -> Division
     Raises:
         IdentifierError: code ``division_code_format`` or ``division_code_province``.
     """
-    code = _fold_code(raw)
+    code = normalize_code(raw)
     if re.fullmatch(r"\d{6}", code):
         code += "000000"
     if not re.fullmatch(r"\d{12}", code):

@@ -1,0 +1,837 @@
+"""代办 custody of paper folders (DOMAIN.md §6, SPEC.md §3.4): manifests, two-phase custody, anomalies, hop times.
+
+A 交接单 (handover manifest) lists the folders one 代办员 carries from one station to another. Custody has two
+phases recorded at two places: *dispatch* at the sender, *receive* at the receiver (by scanning the folder's signed
+label). Records are paired by (manifest, case); a matched pair closes by itself. Everything the software cannot
+explain — a receipt without a dispatch, a folder received twice or by the wrong station, a folder in transit past
+its limit, a village holding a case too long, a result held without 送达 — is a :class:`CustodyAnomaly`, a
+conflict of class D (SYNC-DESIGN.md §9): always for a human, because only people know where paper is.
+
+The 代办委托书 (authorization) lists its powers one by one and never grants 全权; an item that
+``requires_personal_appearance`` (行政许可法 §29) cannot be fully proxied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from casework.calendar import WorkingCalendar
+from casework.catalog import Item
+from casework.deadlines import VILLAGE_TRANSFER_DAYS
+from casework.errors import CalendarMissingError, CaseworkError, Message, message
+from casework.events import AUTHORIZATION_POWERS, CaseEvent
+
+CONFLICT_CLASS = "D"
+DEFAULT_TRANSIT_DAYS = 3  # 村 → 乡镇 报送 within 3 working days
+RESULT_HOLD_DAYS = 5  # a result waiting at a station without 送达
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+_LABEL_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+class CustodyError(CaseworkError):
+    """A manifest or custody record that cannot describe a real hand-over."""
+
+    code = "custody_invalid"
+
+
+class AuthorizationError(CustodyError):
+    """A 代办委托书 that may not be recorded (blanket powers, an item that needs the applicant in person…)."""
+
+    code = "authorization_invalid"
+
+
+class Direction(Enum):
+    """up: village → township → county (the file); down: results coming back."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+def to_moment(at: dt.datetime | str | int) -> dt.datetime:
+    """An aware datetime from an event time (ISO text, integer ms, or a datetime); naive means China time."""
+    if isinstance(at, dt.datetime):
+        moment = at
+    elif isinstance(at, int) and not isinstance(at, bool):
+        moment = dt.datetime.fromtimestamp(at / 1000, tz=dt.UTC)
+    elif isinstance(at, str):
+        moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    else:
+        raise CustodyError(message("bad_time", "时间格式无效", "Invalid time value"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TIME)
+
+
+def local_day(at: dt.datetime | str | int) -> dt.date:
+    """The date in China (UTC+8) on which something happened: working days are counted on local dates."""
+    return to_moment(at).astimezone(CHINA_TIME).date()
+
+
+# --- manifests (交接单) -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Folder:
+    """One case folder on a manifest: what its signed label carries (case, item, masked applicant, materials)."""
+
+    case_id: str
+    case_number: str
+    item_code: str
+    masked_applicant: str
+    material_count: int
+    pages: int = 0
+
+    def label_fields(self, sending_station: str, manifest_id: str) -> dict[str, Any]:
+        """The fields of the folder's custody QR (sync_protocol.receipts kind ``c``)."""
+        return {
+            "case_id": self.case_id,
+            "case_number": self.case_number,
+            "item_code": self.item_code,
+            "sending_station": sending_station,
+            "masked_applicant": self.masked_applicant,
+            "material_count": self.material_count,
+            "manifest_id": manifest_id,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """交接单: the folders one agent carries from one station to another, in one direction."""
+
+    manifest_id: str
+    from_station: str
+    to_station: str
+    agent: str
+    direction: Direction
+    folders: tuple[Folder, ...]
+    created_at: dt.datetime
+
+    @property
+    def case_ids(self) -> tuple[str, ...]:
+        return tuple(f.case_id for f in self.folders)
+
+
+def manifest_number(station_code: str, day: dt.date, sequence: int) -> str:
+    """A readable manifest id unique without central: station code + date + daily sequence (…-20261123-M01)."""
+    if sequence < 1:
+        raise CustodyError(message("bad_sequence", "交接单序号从 1 开始", "Manifest numbers start at 1"))
+    return f"{station_code}-{day:%Y%m%d}-M{sequence:02d}"
+
+
+def new_manifest(
+    manifest_id: str,
+    *,
+    from_station: str,
+    to_station: str,
+    agent: str,
+    folders: Sequence[Folder],
+    created_at: dt.datetime,
+    direction: Direction = Direction.UP,
+) -> Manifest:
+    """Validate and build a 交接单.
+
+    Raises:
+        CustodyError: no folders, a case listed twice, sender = receiver, no agent, or an id a label cannot carry.
+    """
+    if not _LABEL_ID.fullmatch(manifest_id):
+        raise CustodyError(
+            message(
+                "bad_manifest_id",
+                "交接单编号须为 1–64 个可打印 ASCII 字符",
+                "A manifest id is 1–64 printable ASCII characters",
+            )
+        )
+    if not folders:
+        raise CustodyError(
+            message("empty_manifest", "交接单至少要有一份卷宗", "A manifest lists at least one folder")
+        )
+    if from_station == to_station:
+        raise CustodyError(
+            message(
+                "same_station", "移交站点与接收站点不能相同", "The sending and receiving stations must differ"
+            )
+        )
+    if not agent.strip():
+        raise CustodyError(message("no_agent", "请指定代办员", "Name the agent who carries the folders"))
+    seen: set[str] = set()
+    for folder in folders:
+        if folder.case_id in seen:
+            raise CustodyError(
+                message(
+                    "folder_twice",
+                    "办件 {case_number} 在交接单上出现了两次",
+                    "Case {case_number} is listed twice on the manifest",
+                    case_number=folder.case_number,
+                )
+            )
+        seen.add(folder.case_id)
+        if folder.material_count < 0 or folder.pages < 0:
+            raise CustodyError(
+                message("negative_count", "材料份数和页数不能为负", "Counts cannot be negative")
+            )
+    return Manifest(
+        manifest_id, from_station, to_station, agent.strip(), direction, tuple(folders), created_at
+    )
+
+
+# --- two-phase custody ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """移交: the sending station handed a folder to an agent for ``to_station``."""
+
+    manifest_id: str
+    case_id: str
+    from_station: str
+    to_station: str
+    agent: str
+    at: dt.datetime
+    direction: Direction = Direction.UP
+    case_number: str = ""
+    ref: str = ""  # the event id that recorded it
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """签收: ``station`` registered the folder (by its label), possibly before the case data reached it."""
+
+    manifest_id: str
+    case_id: str
+    station: str
+    received_by: str
+    at: dt.datetime
+    sending_station: str = ""  # from the signed label
+    case_number: str = ""
+    ref: str = ""
+
+
+class CustodyStatus(Enum):
+    IN_TRANSIT = "in_transit"  # dispatched, not yet received anywhere
+    CLOSED = "closed"  # a matched pair: received by the station it was sent to, and only there
+    UNMATCHED = "unmatched"  # received, no dispatch known (yet)
+    DISPUTED = "disputed"  # received at a wrong station or at more than one
+
+
+@dataclass(frozen=True)
+class CustodyRecord:
+    """Both phases of one folder's hand-over on one manifest."""
+
+    manifest_id: str
+    case_id: str
+    dispatch: Dispatch | None
+    receipts: tuple[Receipt, ...] = ()
+
+    @property
+    def case_number(self) -> str:
+        if self.dispatch is not None and self.dispatch.case_number:
+            return self.dispatch.case_number
+        return next((r.case_number for r in self.receipts if r.case_number), "")
+
+    @property
+    def receiving_stations(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.station for r in self.receipts))
+
+    @property
+    def matched_receipt(self) -> Receipt | None:
+        """The first receipt at the station the folder was sent to."""
+        if self.dispatch is None:
+            return None
+        return next((r for r in self.receipts if r.station == self.dispatch.to_station), None)
+
+    @property
+    def status(self) -> CustodyStatus:
+        if self.dispatch is None:
+            return CustodyStatus.UNMATCHED if self.receipts else CustodyStatus.IN_TRANSIT
+        if not self.receipts:
+            return CustodyStatus.IN_TRANSIT
+        if len(self.receiving_stations) == 1 and self.matched_receipt is not None:
+            return CustodyStatus.CLOSED
+        return CustodyStatus.DISPUTED
+
+    @property
+    def stations(self) -> tuple[str, ...]:
+        """Every station concerned (sender, intended receiver, actual receivers): where the issue is shown."""
+        found = [self.dispatch.from_station, self.dispatch.to_station] if self.dispatch else []
+        found += [r.sending_station for r in self.receipts if r.sending_station]
+        found += [r.station for r in self.receipts]
+        return tuple(dict.fromkeys(s for s in found if s))
+
+
+def pair_custody(dispatches: Iterable[Dispatch], receipts: Iterable[Receipt]) -> list[CustodyRecord]:
+    """Group both phases by (manifest, case); repeated deliveries of the same record count once.
+
+    The same station registering the same label twice is one receipt (a re-scan); two stations are two.
+    """
+    by_key: dict[tuple[str, str], Dispatch] = {}
+    for d in dispatches:
+        by_key.setdefault((d.manifest_id, d.case_id), d)
+    received: dict[tuple[str, str], dict[str, Receipt]] = {}
+    for r in sorted(receipts, key=lambda r: (r.at, r.station)):
+        received.setdefault((r.manifest_id, r.case_id), {}).setdefault(r.station, r)
+    keys = sorted(set(by_key) | set(received))
+    return [
+        CustodyRecord(key[0], key[1], by_key.get(key), tuple(received.get(key, {}).values())) for key in keys
+    ]
+
+
+def custody_from_events(events: Iterable[CaseEvent]) -> tuple[list[Dispatch], list[Receipt]]:
+    """Read the custody events of one or more cases (``extra["case_id"]`` or ``extra["aggregate_id"]``).
+
+    A dispatch's sender and a receipt's receiver are the station that recorded the event.
+    """
+    dispatches: list[Dispatch] = []
+    receipts: list[Receipt] = []
+    for event in events:
+        p = event.payload
+        case_id = str(event.extra.get("case_id") or event.extra.get("aggregate_id") or "")
+        ref = str(event.extra.get("event_id", ""))
+        if event.type == "custody_dispatched":
+            dispatches.append(
+                Dispatch(
+                    p["manifest_id"], case_id, event.station, p["to_station"], p["carrier"],
+                    to_moment(p["at"]), Direction(p["direction"]), str(event.extra.get("case_number", "")), ref,
+                )
+            )  # fmt: skip
+        elif event.type == "custody_received":
+            receipts.append(
+                Receipt(
+                    p["manifest_id"], case_id, event.station, p["received_by"], to_moment(p["at"]),
+                    str(p.get("sending_station", event.extra.get("sending_station", ""))),
+                    str(event.extra.get("case_number", "")), ref,
+                )
+            )  # fmt: skip
+    return dispatches, receipts
+
+
+# --- anomalies (conflict class D) ----------------------------------------------------------------------------
+
+
+class AnomalyKind(Enum):
+    RECEIPT_WITHOUT_DISPATCH = "receipt_without_dispatch"
+    DOUBLE_RECEIPT = "double_receipt"
+    WRONG_STATION = "wrong_station"
+    TRANSIT_OVERDUE = "transit_overdue"
+    RESULT_NOT_DELIVERED = "result_not_delivered"
+    VILLAGE_HOLDING_OVERDUE = "village_holding_overdue"
+
+
+@dataclass(frozen=True)
+class CustodyLimits:
+    """How long paper may sit or travel, in working days; per-hop limits by station pair or by level pair."""
+
+    hop_days: Mapping[tuple[str, str], int] = field(
+        default_factory=lambda: {("village", "township"): DEFAULT_TRANSIT_DAYS}
+    )
+    default_transit_days: int = DEFAULT_TRANSIT_DAYS
+    result_hold_days: int = RESULT_HOLD_DAYS
+    village_hold_days: int = VILLAGE_TRANSFER_DAYS
+    receipt_grace_days: int = 0  # how long a receipt may wait for its dispatch to arrive by sync
+
+    def transit_days(self, from_station: str, to_station: str, level_of: Callable[[str], str | None]) -> int:
+        if (from_station, to_station) in self.hop_days:
+            return self.hop_days[(from_station, to_station)]
+        levels = (level_of(from_station) or "", level_of(to_station) or "")
+        return self.hop_days.get(levels, self.default_transit_days)
+
+
+@dataclass(frozen=True)
+class CustodyAnomaly:
+    """One custody issue: a class-D conflict with a bilingual description and the stations it concerns."""
+
+    kind: AnomalyKind
+    case_id: str
+    manifest_id: str
+    stations: tuple[str, ...]
+    since: dt.date
+    message: Message
+    case_number: str = ""
+    age_days: int | None = None  # working days since ``since``; None when the calendar is missing
+    limit_days: int | None = None
+    calendar_warning: Message | None = None
+
+    conflict_class = CONFLICT_CLASS
+
+    @property
+    def key(self) -> str:
+        """Stable identity: raising the same anomaly again is the same conflict record."""
+        return f"custody:{self.kind.value}:{self.manifest_id or '-'}:{self.case_id}"
+
+    def to_conflict(self) -> dict[str, Any]:
+        """The conflict record (class D) in plain, canonical-friendly form."""
+        return {
+            "class": CONFLICT_CLASS,
+            "kind": self.kind.value,
+            "key": self.key,
+            "case_id": self.case_id,
+            "case_number": self.case_number,
+            "manifest_id": self.manifest_id,
+            "stations": list(self.stations),
+            "since": self.since.isoformat(),
+            "age_days": self.age_days,
+            "limit_days": self.limit_days,
+            "description": {"zh": self.message.text("zh"), "en": self.message.text("en")},
+            "calendar_warning": None if self.calendar_warning is None else self.calendar_warning.to_dict(),
+        }
+
+
+def _age(calendar: WorkingCalendar, since: dt.date, today: dt.date) -> tuple[int | None, Message | None]:
+    try:
+        return calendar.working_days_between(since, today), None
+    except CalendarMissingError as missing:
+        return None, missing.message
+
+
+def _past_limit(
+    calendar: WorkingCalendar, since: dt.date, limit: int, today: dt.date
+) -> tuple[bool, Message | None]:
+    """Is ``today`` after the limit-th working day after ``since``? (A missing year: the labelled estimate.)"""
+    result = calendar.add_working_days_checked(since, limit)
+    deadline = result.date or result.estimate
+    assert deadline is not None
+    return today > deadline, result.warning
+
+
+def custody_anomalies(
+    records: Iterable[CustodyRecord],
+    *,
+    today: dt.date,
+    calendar: WorkingCalendar,
+    level_of: Callable[[str], str | None] = lambda _code: None,
+    limits: CustodyLimits | None = None,
+) -> list[CustodyAnomaly]:
+    """Every anomaly among paired custody records, as of ``today`` (a local date)."""
+    limits = limits or CustodyLimits()
+    found: list[CustodyAnomaly] = []
+    for record in records:
+        found.extend(_record_anomalies(record, today, calendar, level_of, limits))
+    return found
+
+
+def _record_anomalies(
+    record: CustodyRecord,
+    today: dt.date,
+    calendar: WorkingCalendar,
+    level_of: Callable[[str], str | None],
+    limits: CustodyLimits,
+) -> list[CustodyAnomaly]:
+    def anomaly(kind: AnomalyKind, since: dt.date, msg: Message, limit: int | None = None) -> CustodyAnomaly:
+        age, warning = _age(calendar, since, today)
+        return CustodyAnomaly(
+            kind, record.case_id, record.manifest_id, record.stations, since, msg, record.case_number, age,
+            limit, warning,
+        )  # fmt: skip
+
+    number = record.case_number or record.case_id
+    out: list[CustodyAnomaly] = []
+    dispatch = record.dispatch
+    if dispatch is None:
+        first = record.receipts[0]
+        late, warning = _past_limit(calendar, local_day(first.at), limits.receipt_grace_days, today)
+        if late or limits.receipt_grace_days == 0:
+            out.append(
+                anomaly(
+                    AnomalyKind.RECEIPT_WITHOUT_DISPATCH,
+                    local_day(first.at),
+                    message(
+                        "custody_receipt_without_dispatch",
+                        "卷宗 {case} 已由 {station} 签收（交接单 {manifest}），但没有移交记录",
+                        "Folder {case} was received by {station} (manifest {manifest}) but no dispatch was recorded",
+                        case=number,
+                        station=first.station,
+                        manifest=record.manifest_id,
+                    ),
+                )  # fmt: skip
+            )
+    stations = record.receiving_stations
+    if len(stations) > 1:
+        out.append(
+            anomaly(
+                AnomalyKind.DOUBLE_RECEIPT,
+                local_day(record.receipts[1].at),
+                message(
+                    "custody_double_receipt",
+                    "卷宗 {case}（交接单 {manifest}）被多个站点签收：{stations}",
+                    "Folder {case} (manifest {manifest}) was received at more than one station: {stations}",
+                    case=number,
+                    manifest=record.manifest_id,
+                    stations=", ".join(stations),
+                ),
+            )  # fmt: skip
+        )
+    if dispatch is None:
+        return out
+    wrong = [r for r in record.receipts if r.station != dispatch.to_station]
+    if wrong:
+        out.append(
+            anomaly(
+                AnomalyKind.WRONG_STATION,
+                local_day(wrong[0].at),
+                message(
+                    "custody_wrong_station",
+                    "卷宗 {case} 应送往 {expected}，却由 {actual} 签收（交接单 {manifest}）",
+                    "Folder {case} was sent to {expected} but received by {actual} (manifest {manifest})",
+                    case=number,
+                    expected=dispatch.to_station,
+                    actual=wrong[0].station,
+                    manifest=record.manifest_id,
+                ),
+            )  # fmt: skip
+        )
+    if record.matched_receipt is None:
+        limit = limits.transit_days(dispatch.from_station, dispatch.to_station, level_of)
+        since = local_day(dispatch.at)
+        late, warning = _past_limit(calendar, since, limit, today)
+        if late:
+            found = anomaly(
+                AnomalyKind.TRANSIT_OVERDUE,
+                since,
+                message(
+                    "custody_transit_overdue",
+                    "卷宗 {case} 由代办员 {agent} 于 {since} 送往 {to}，超过 {limit} 个工作日仍未签收",
+                    "Folder {case} left with agent {agent} on {since} for {to} and is still not received "
+                    "after {limit} working days",
+                    case=number, agent=dispatch.agent, since=since.isoformat(), to=dispatch.to_station, limit=limit,
+                ),
+                limit,
+            )  # fmt: skip
+            out.append(found if warning is None else _with_warning(found, warning))
+    return out
+
+
+def _with_warning(anomaly: CustodyAnomaly, warning: Message) -> CustodyAnomaly:
+    return CustodyAnomaly(
+        anomaly.kind, anomaly.case_id, anomaly.manifest_id, anomaly.stations, anomaly.since, anomaly.message,
+        anomaly.case_number, anomaly.age_days, anomaly.limit_days, anomaly.calendar_warning or warning,
+    )  # fmt: skip
+
+
+# --- holdings: paper sitting at a station --------------------------------------------------------------------
+
+
+class HoldingKind(Enum):
+    VILLAGE_FORWARDING = "village_forwarding"  # received at the village, not yet sent up
+    RESULT_DELIVERY = "result_delivery"  # result at a station, not yet handed to the applicant (送达)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A case's paper waiting at ``station`` since ``since`` for its next step."""
+
+    kind: HoldingKind
+    case_id: str
+    station: str
+    since: dt.datetime
+    case_number: str = ""
+
+
+_ENDS_EVERYTHING = frozenset({"withdrawn", "terminated", "not_accepted", "delivered"})
+
+
+def holdings_from_events(case_id: str, events: Iterable[CaseEvent], case_number: str = "") -> list[Holding]:
+    """The holdings still open after ``events`` (one case, in log order)."""
+    open_: dict[HoldingKind, Holding] = {}
+    for event in events:
+        p = event.payload
+        at = p.get("at") or event.at
+        if event.type == "received" and p.get("to") == "village_received":
+            station = p.get("station") or event.station
+            open_[HoldingKind.VILLAGE_FORWARDING] = Holding(
+                HoldingKind.VILLAGE_FORWARDING,
+                case_id,
+                station,
+                to_moment(at or p["received_on"]),
+                case_number,
+            )
+        elif event.type == "custody_dispatched":
+            up = p["direction"] == Direction.UP.value
+            open_.pop(HoldingKind.VILLAGE_FORWARDING if up else HoldingKind.RESULT_DELIVERY, None)
+        elif event.type == "result_ready" or (event.type == "custody_received" and p["direction"] == "down"):
+            open_[HoldingKind.RESULT_DELIVERY] = Holding(
+                HoldingKind.RESULT_DELIVERY,
+                case_id,
+                event.station,
+                to_moment(at or p["ready_on"]),
+                case_number,
+            )
+        elif event.type in _ENDS_EVERYTHING:
+            open_.clear()
+    return list(open_.values())
+
+
+def holding_anomalies(
+    holdings: Iterable[Holding],
+    *,
+    today: dt.date,
+    calendar: WorkingCalendar,
+    limits: CustodyLimits | None = None,
+) -> list[CustodyAnomaly]:
+    """Village holding a case > 3 working days before forwarding; a result held > 5 working days without 送达."""
+    limits = limits or CustodyLimits()
+    out: list[CustodyAnomaly] = []
+    for h in holdings:
+        since = local_day(h.since)
+        number = h.case_number or h.case_id
+        if h.kind is HoldingKind.VILLAGE_FORWARDING:
+            limit, kind = limits.village_hold_days, AnomalyKind.VILLAGE_HOLDING_OVERDUE
+            msg = message(
+                "custody_village_holding",
+                "办件 {case} 自 {since} 在村站收件后，超过 {limit} 个工作日仍未报送乡镇",
+                "Case {case} was received at the village on {since} and has not been sent up within {limit} "
+                "working days",
+                case=number, since=since.isoformat(), limit=limit,
+            )  # fmt: skip
+        else:
+            limit, kind = limits.result_hold_days, AnomalyKind.RESULT_NOT_DELIVERED
+            msg = message(
+                "custody_result_not_delivered",
+                "办件 {case} 的结果自 {since} 存放在 {station}，超过 {limit} 个工作日仍未送达申请人",
+                "The result of case {case} has been at {station} since {since} and has not been delivered "
+                "within {limit} working days",
+                case=number, since=since.isoformat(), station=h.station, limit=limit,
+            )  # fmt: skip
+        late, warning = _past_limit(calendar, since, limit, today)
+        if late:
+            age, age_warning = _age(calendar, since, today)
+            out.append(
+                CustodyAnomaly(
+                    kind,
+                    h.case_id,
+                    "",
+                    (h.station,),
+                    since,
+                    msg,
+                    h.case_number,
+                    age,
+                    limit,
+                    warning or age_warning,
+                )
+            )
+    return out
+
+
+# --- hop times for the KPIs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One carried leg: dispatched, and (when matched) received; times in minutes and working days."""
+
+    manifest_id: str
+    from_station: str
+    to_station: str
+    direction: Direction
+    dispatched_at: dt.datetime
+    received_at: dt.datetime | None
+    minutes: int | None
+    working_days: int | None
+
+
+@dataclass(frozen=True)
+class RouteTimes:
+    """A case's 代办 route for the KPIs: hops, agent trips, days held at the village, transit days."""
+
+    case_id: str
+    hops: tuple[Hop, ...]
+    agent_trips: int
+    village_hold_days: int | None
+    transit_working_days: int | None  # sum over received hops; None when a calendar year is missing
+
+    @property
+    def carried_by_agent(self) -> bool:
+        return self.agent_trips > 0
+
+
+def route_times(case_id: str, events: Sequence[CaseEvent], calendar: WorkingCalendar) -> RouteTimes:
+    """Hop times of one case from every station's events (dispatches paired with their receipts)."""
+    dispatches, receipts = custody_from_events(
+        CaseEvent(e.type, e.payload, e.at, e.actor, e.station, e.level, {**e.extra, "case_id": case_id})
+        for e in events
+    )
+    hops: list[Hop] = []
+    for record in pair_custody(dispatches, receipts):
+        d = record.dispatch
+        if d is None:
+            continue
+        r = record.matched_receipt
+        minutes = None if r is None else int((r.at - d.at).total_seconds() // 60)
+        days = None if r is None else _age(calendar, local_day(d.at), local_day(r.at))[0]
+        hops.append(
+            Hop(
+                d.manifest_id,
+                d.from_station,
+                d.to_station,
+                d.direction,
+                d.at,
+                r.at if r else None,
+                minutes,
+                days,
+            )
+        )
+    hops.sort(key=lambda h: h.dispatched_at)
+    village_received = next(
+        (e for e in events if e.type == "received" and e.payload.get("to") == "village_received"), None
+    )
+    first_up = next((h for h in hops if h.direction is Direction.UP), None)
+    hold = None
+    if village_received is not None and first_up is not None:
+        start = local_day(
+            village_received.payload.get("at")
+            or village_received.at
+            or village_received.payload["received_on"]
+        )
+        hold = _age(calendar, start, local_day(first_up.dispatched_at))[0]
+    received_days = [h.working_days for h in hops if h.received_at is not None]
+    transit = (
+        None if any(d is None for d in received_days) else sum(d for d in received_days if d is not None)
+    )
+    return RouteTimes(case_id, tuple(hops), len(hops), hold, transit)
+
+
+# --- 代办委托书 ------------------------------------------------------------------------------------------------
+
+POWER_LABELS: Mapping[str, tuple[str, str]] = {
+    "submit_materials": ("代为提交申请材料", "submit the application materials"),
+    "supply_corrections": ("代为补正材料", "supply corrected or missing materials"),
+    "receive_notices": ("代为领取告知书、通知书", "collect notices (correction, acceptance)"),
+    "sign_for_result": ("代为签收办理结果", "sign for the result"),
+    "withdraw": ("代为撤回申请", "withdraw the application"),
+}
+_BLANKET_ZH = ("全权", "一切", "所有", "全部")
+_BLANKET_EN = frozenset({"all", "full", "any", "everything", "general"})
+
+
+@dataclass(frozen=True)
+class ItemScope:
+    """How far one entrusted item can be proxied: fully, or only partly (the applicant must appear in person)."""
+
+    item_code: str
+    name_zh: str
+    fully_proxiable: bool
+    warning: Message | None = None
+
+
+@dataclass(frozen=True)
+class AuthorizationCheck:
+    """A valid 代办委托书: the powers in print order and each item's scope, with warnings to show and print."""
+
+    powers: tuple[str, ...]
+    items: tuple[ItemScope, ...]
+
+    @property
+    def warnings(self) -> tuple[Message, ...]:
+        return tuple(s.warning for s in self.items if s.warning is not None)
+
+    def power_labels(self, locale: str = "zh") -> tuple[str, ...]:
+        return tuple(POWER_LABELS[p][0 if locale.startswith("zh") else 1] for p in self.powers)
+
+
+def personal_appearance_warning(item: Item) -> Message:
+    return message(
+        "personal_appearance_required",
+        "事项“{item}”依法须申请人本人到场，代办员只能代为递交材料和领取结果，不能全程代办",
+        "Item '{item_en}' requires the applicant to appear in person: the agent can carry the file and "
+        "bring the result back, but cannot handle it from start to end",
+        item=item.name_zh, item_en=item.name_en,
+    )  # fmt: skip
+
+
+def check_authorization(
+    items: Sequence[Item],
+    powers: Sequence[str],
+    *,
+    signed_on: dt.date,
+    valid_until: dt.date | None = None,
+    full_proxy: bool = False,
+) -> AuthorizationCheck:
+    """Check a 代办委托书 before it is recorded and printed.
+
+    Args:
+        items: the entrusted items (委托事项).
+        powers: codes of :data:`POWER_LABELS`, listed one by one; a blanket power (全权) is refused.
+        full_proxy: the applicant asks for 全程代办 (never appearing); refused for an item that
+            ``requires_personal_appearance``. Without it such items are accepted with a warning.
+
+    Raises:
+        AuthorizationError: codes ``authorization_no_items``, ``authorization_no_powers``,
+            ``authorization_blanket_power``, ``authorization_unknown_power``, ``authorization_power_twice``,
+            ``authorization_dates`` or ``personal_appearance_required``.
+    """
+    if not items:
+        raise AuthorizationError(
+            message(
+                "authorization_no_items",
+                "委托书须列明委托事项",
+                "The authorization must name the entrusted items",
+            )
+        )
+    if not powers:
+        raise AuthorizationError(
+            message("authorization_no_powers", "委托权限须逐项列明", "List the entrusted powers one by one")
+        )
+    for power in powers:
+        if power in POWER_LABELS and power in AUTHORIZATION_POWERS:
+            continue
+        words = set(re.split(r"[^a-z]+", power.lower()))
+        if any(word in power for word in _BLANKET_ZH) or words & _BLANKET_EN:
+            raise AuthorizationError(
+                message(
+                    "authorization_blanket_power",
+                    "委托书不得使用“全权”等概括授权，请逐项勾选权限（如提交材料、领取告知书、签收结果）",
+                    "A blanket power ('{power}') is not allowed: tick the powers one by one (submit materials, "
+                    "collect notices, sign for the result…)",
+                    power=power,
+                )
+            )
+        raise AuthorizationError(
+            message(
+                "authorization_unknown_power",
+                "未知的委托权限：{power}",
+                "Unknown power: {power}",
+                power=power,
+            )
+        )
+    if len(set(powers)) != len(powers):
+        raise AuthorizationError(
+            message("authorization_power_twice", "同一权限列了两次", "A power is listed twice")
+        )
+    if valid_until is not None and valid_until < signed_on:
+        raise AuthorizationError(
+            message(
+                "authorization_dates",
+                "委托期限不能早于签署日期",
+                "The authorization cannot end before it is signed",
+            )
+        )
+    scopes: list[ItemScope] = []
+    for item in items:
+        if item.requires_personal_appearance:
+            warning = personal_appearance_warning(item)
+            if full_proxy:
+                raise AuthorizationError(warning)
+            scopes.append(ItemScope(item.code, item.name_zh, False, warning))
+        else:
+            scopes.append(ItemScope(item.code, item.name_zh, True))
+    order = list(POWER_LABELS)
+    return AuthorizationCheck(tuple(sorted(powers, key=order.index)), tuple(scopes))
+
+
+def authorization_payload(
+    check: AuthorizationCheck,
+    *,
+    agent_id: str,
+    signed_on: dt.date,
+    valid_until: dt.date | None = None,
+    document_ref: str | None = None,
+) -> dict[str, Any]:
+    """The ``authorization_recorded`` event payload for a checked 代办委托书."""
+    return {
+        "agent_id": agent_id,
+        "powers": list(check.powers),
+        "signed_on": signed_on.isoformat(),
+        "valid_until": None if valid_until is None else valid_until.isoformat(),
+        "document_ref": document_ref,
+    }

@@ -1,0 +1,170 @@
+"""The reform KPIs of SPEC.md §3.10, computed over case summaries and a period.
+
+Ratios are exact :class:`fractions.Fraction` values (None when the denominator is 0); :func:`per_mille` gives the
+integer form that may go on the wire, :func:`percent_text` the display form. No floats anywhere.
+
+Cohort: the cases accepted (受理) within the period. 办结 = result ready. Overdue (超期) = finished after the
+promised deadline, or still unfinished at the end of the period with the deadline passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period, both ends included."""
+
+    start: dt.date
+    end: dt.date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What the KPIs need to know about one case (built by a node from its case projection)."""
+
+    item_code: str
+    accepted_on: dt.date | None  # None: never accepted (refused, withdrawn before 受理)
+    completed_on: dt.date | None  # result ready (办结)
+    deadline: dt.date | None  # promised deadline incl. extension and pauses
+    promised_days: int
+    legal_days: int | None = None
+    immediate: bool = False  # 即办件
+    with_gaps: bool = False  # 容缺受理
+    via_proxy: bool = False  # 代办
+    steps: int = 0  # 办理环节
+    materials: int = 0  # 申报材料 actually submitted
+    applicant_trips: int = 0  # 跑动次数; 代办 and delivery by an agent count 0
+    completed_in_village: bool = False  # the applicant never had to leave the village
+    rating_levels: tuple[int, ...] = ()
+    bad_ratings_rectified: int = 0  # of its bad ratings, how many were rectified (差评整改)
+    station: str = ""
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """One period's figures for a station, township or county."""
+
+    accepted: int  # 受理量
+    completed: int
+    completion_rate: Fraction | None  # 办结率
+    on_time_rate: Fraction | None  # 按时办结率
+    overdue: int  # 超期件数
+    immediate_share: Fraction | None  # 即办件比例
+    with_gaps: int  # 容缺受理件数
+    via_proxy: int  # 代办件数
+    average_steps: Fraction | None  # 平均办理环节
+    average_materials: Fraction | None  # 平均申报材料
+    average_trips: Fraction | None  # 平均跑动次数
+    time_limit_compression: Fraction | None  # 时限压缩率 = 1 − Σ承诺 / Σ法定 over the items handled
+    ratings: int
+    satisfaction_rate: Fraction | None  # 满意率: 基本满意 or better
+    bad_rating_rate: Fraction | None  # 差评率
+    rectification_rate: Fraction | None  # 差评整改率
+    village_share: Fraction | None  # completed without the applicant leaving the village
+
+    def to_wire(self) -> dict[str, int | None]:
+        """Integers only: counts as they are, ratios as per-mille (‰), rounded half up."""
+        out: dict[str, int | None] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name if isinstance(value, int) else f"{f.name}_per_mille"] = (
+                value if isinstance(value, int) or value is None else per_mille(value)
+            )
+        return out
+
+
+def ratio(numerator: int, denominator: int) -> Fraction | None:
+    return None if denominator == 0 else Fraction(numerator, denominator)
+
+
+def per_mille(value: Fraction) -> int:
+    """Integer per-mille, rounded half up (Fraction arithmetic, no floats)."""
+    scaled = value * 1000
+    return int((scaled + Fraction(1, 2)) // 1)
+
+
+def percent_text(value: Fraction | None, places: int = 2) -> str:
+    """Display form: ``42.66%`` (rounded half up); "—" when undefined."""
+    if value is None:
+        return "—"
+    unit = 10**places
+    scaled = int((value * 100 * unit + Fraction(1, 2)) // 1)
+    sign = "-" if scaled < 0 else ""
+    whole, frac = divmod(abs(scaled), unit)
+    return f"{sign}{whole}.{frac:0{places}d}%" if places else f"{sign}{whole}%"
+
+
+def decimal_text(value: Fraction | None, places: int = 2) -> str:
+    """Display form of an average: ``2.65``."""
+    if value is None:
+        return "—"
+    unit = 10**places
+    scaled = int((value * unit + Fraction(1, 2)) // 1)
+    whole, frac = divmod(scaled, unit)
+    return f"{whole}.{frac:0{places}d}" if places else str(whole)
+
+
+def time_limit_compression(limits: Iterable[tuple[int, int | None]]) -> Fraction | None:
+    """1 − Σpromised / Σlegal over (promised, legal) pairs that have a legal limit."""
+    pairs = [(p, legal) for p, legal in limits if legal]
+    total_legal = sum(legal for _, legal in pairs)
+    if total_legal == 0:
+        return None
+    return 1 - Fraction(sum(p for p, _ in pairs), total_legal)
+
+
+def compute_kpis(cases: Sequence[CaseSummary], period: Period) -> KpiReport:
+    """Every KPI of SPEC.md §3.10 for the cases accepted in ``period``."""
+    cohort = [c for c in cases if c.accepted_on is not None and c.accepted_on in period]
+    done = [c for c in cohort if c.completed_on is not None and c.completed_on <= period.end]
+    on_time = [
+        c
+        for c in done
+        if c.deadline is not None and c.completed_on is not None and c.completed_on <= c.deadline
+    ]
+    overdue = [c for c in cohort if _overdue(c, period.end)]
+    item_limits = {c.item_code: (c.promised_days, c.legal_days) for c in cohort}
+    levels = [level for c in cohort for level in c.rating_levels]
+    bad = sum(1 for level in levels if level <= 2)
+    n = len(cohort)
+    return KpiReport(
+        accepted=n,
+        completed=len(done),
+        completion_rate=ratio(len(done), n),
+        on_time_rate=ratio(len(on_time), len(done)),
+        overdue=len(overdue),
+        immediate_share=ratio(sum(c.immediate for c in cohort), n),
+        with_gaps=sum(c.with_gaps for c in cohort),
+        via_proxy=sum(c.via_proxy for c in cohort),
+        average_steps=ratio(sum(c.steps for c in cohort), n),
+        average_materials=ratio(sum(c.materials for c in cohort), n),
+        average_trips=ratio(sum(0 if c.via_proxy else c.applicant_trips for c in cohort), n),
+        time_limit_compression=time_limit_compression(item_limits.values()),
+        ratings=len(levels),
+        satisfaction_rate=ratio(sum(1 for level in levels if level >= 3), len(levels)),
+        bad_rating_rate=ratio(bad, len(levels)),
+        rectification_rate=ratio(min(bad, sum(c.bad_ratings_rectified for c in cohort)), bad),
+        village_share=ratio(sum(c.completed_in_village for c in done), len(done)),
+    )
+
+
+def _overdue(case: CaseSummary, as_of: dt.date) -> bool:
+    if case.deadline is None:
+        return False
+    if case.completed_on is not None and case.completed_on <= as_of:
+        return case.completed_on > case.deadline
+    return as_of > case.deadline
+
+
+def by_station(cases: Sequence[CaseSummary], period: Period) -> dict[str, KpiReport]:
+    """The same report per station."""
+    stations = sorted({c.station for c in cases})
+    return {s: compute_kpis([c for c in cases if c.station == s], period) for s in stations}
