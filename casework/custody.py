@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -31,6 +31,68 @@ DEFAULT_TRANSIT_DAYS = 3  # 村 → 乡镇 报送 within 3 working days
 RESULT_HOLD_DAYS = 5  # a result waiting at a station without 送达
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 _LABEL_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+# code → (Chinese, English): every text this module shows a clerk, parameters in braces.
+TEXTS: Mapping[str, tuple[str, str]] = {
+    "bad_time": ("时间格式无效", "Invalid time value"),
+    "bad_sequence": ("交接单序号从 1 开始", "Manifest numbers start at 1"),
+    "bad_manifest_id": (
+        "交接单编号须为 1–64 个可打印 ASCII 字符",
+        "A manifest id is 1–64 printable ASCII characters",
+    ),
+    "empty_manifest": ("交接单至少要有一份卷宗", "A manifest lists at least one folder"),
+    "same_station": ("移交站点与接收站点不能相同", "The sending and receiving stations must differ"),
+    "no_agent": ("请指定代办员", "Name the agent who carries the folders"),
+    "folder_twice": ("办件 {case} 在交接单上出现了两次", "Case {case} is listed twice on the manifest"),
+    "negative_count": ("材料份数和页数不能为负", "Counts cannot be negative"),
+    "custody_receipt_without_dispatch": (
+        "卷宗 {case} 已由 {station} 签收（交接单 {manifest}），但没有移交记录",
+        "Folder {case} was received by {station} (manifest {manifest}) but no dispatch was recorded",
+    ),
+    "custody_double_receipt": (
+        "卷宗 {case}（交接单 {manifest}）被多个站点签收：{stations}",
+        "Folder {case} (manifest {manifest}) was received at more than one station: {stations}",
+    ),
+    "custody_wrong_station": (
+        "卷宗 {case} 应送往 {expected}，却由 {actual} 签收（交接单 {manifest}）",
+        "Folder {case} was sent to {expected} but received by {actual} (manifest {manifest})",
+    ),
+    "custody_transit_overdue": (
+        "卷宗 {case} 由代办员 {agent} 于 {since} 送往 {to}，超过 {limit} 个工作日仍未签收",
+        "Folder {case} left with agent {agent} on {since} for {to} and is still not received after {limit} "
+        "working days",
+    ),
+    "custody_village_holding": (
+        "办件 {case} 自 {since} 在村站收件后，超过 {limit} 个工作日仍未报送乡镇",
+        "Case {case} was received at the village on {since} and has not been sent up within {limit} working days",
+    ),
+    "custody_result_not_delivered": (
+        "办件 {case} 的结果自 {since} 存放在 {station}，超过 {limit} 个工作日仍未送达申请人",
+        "The result of case {case} has been at {station} since {since} and has not been delivered within "
+        "{limit} working days",
+    ),
+    "authorization_no_items": ("委托书须列明委托事项", "The authorization must name the entrusted items"),
+    "authorization_no_powers": ("委托权限须逐项列明", "List the entrusted powers one by one"),
+    "authorization_blanket_power": (
+        "委托书不得使用“全权”等概括授权，请逐项勾选权限（如提交材料、领取告知书、签收结果）",
+        "A blanket power ('{power}') is not allowed: tick the powers one by one (submit materials, collect "
+        "notices, sign for the result…)",
+    ),
+    "authorization_unknown_power": ("未知的委托权限：{power}", "Unknown power: {power}"),
+    "authorization_power_twice": ("同一权限列了两次", "A power is listed twice"),
+    "authorization_dates": ("委托期限不能早于签署日期", "The authorization cannot end before it is signed"),
+    "personal_appearance_required": (
+        "事项“{item}”依法须申请人本人到场，代办员只能代为递交材料和领取结果，不能全程代办",
+        "Item '{item_en}' requires the applicant to appear in person: the agent can carry the file and bring "
+        "the result back, but cannot handle it from start to end",
+    ),
+}
+
+
+def text(code: str, /, **params: Any) -> Message:
+    """The bilingual message ``code`` of :data:`TEXTS` with its parameters."""
+    zh, en = TEXTS[code]
+    return message(code, zh, en, **params)
 
 
 class CustodyError(CaseworkError):
@@ -61,7 +123,7 @@ def to_moment(at: dt.datetime | str | int) -> dt.datetime:
     elif isinstance(at, str):
         moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
     else:
-        raise CustodyError(message("bad_time", "时间格式无效", "Invalid time value"))
+        raise CustodyError(text("bad_time"))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TIME)
 
 
@@ -117,7 +179,7 @@ class Manifest:
 def manifest_number(station_code: str, day: dt.date, sequence: int) -> str:
     """A readable manifest id unique without central: station code + date + daily sequence (…-20261123-M01)."""
     if sequence < 1:
-        raise CustodyError(message("bad_sequence", "交接单序号从 1 开始", "Manifest numbers start at 1"))
+        raise CustodyError(text("bad_sequence"))
     return f"{station_code}-{day:%Y%m%d}-M{sequence:02d}"
 
 
@@ -136,42 +198,25 @@ def new_manifest(
     Raises:
         CustodyError: no folders, a case listed twice, sender = receiver, no agent, or an id a label cannot carry.
     """
+    problem = None
     if not _LABEL_ID.fullmatch(manifest_id):
-        raise CustodyError(
-            message(
-                "bad_manifest_id",
-                "交接单编号须为 1–64 个可打印 ASCII 字符",
-                "A manifest id is 1–64 printable ASCII characters",
-            )
-        )
-    if not folders:
-        raise CustodyError(
-            message("empty_manifest", "交接单至少要有一份卷宗", "A manifest lists at least one folder")
-        )
-    if from_station == to_station:
-        raise CustodyError(
-            message(
-                "same_station", "移交站点与接收站点不能相同", "The sending and receiving stations must differ"
-            )
-        )
-    if not agent.strip():
-        raise CustodyError(message("no_agent", "请指定代办员", "Name the agent who carries the folders"))
-    seen: set[str] = set()
-    for folder in folders:
-        if folder.case_id in seen:
-            raise CustodyError(
-                message(
-                    "folder_twice",
-                    "办件 {case_number} 在交接单上出现了两次",
-                    "Case {case_number} is listed twice on the manifest",
-                    case_number=folder.case_number,
-                )
-            )
-        seen.add(folder.case_id)
-        if folder.material_count < 0 or folder.pages < 0:
-            raise CustodyError(
-                message("negative_count", "材料份数和页数不能为负", "Counts cannot be negative")
-            )
+        problem = text("bad_manifest_id")
+    elif not folders:
+        problem = text("empty_manifest")
+    elif from_station == to_station:
+        problem = text("same_station")
+    elif not agent.strip():
+        problem = text("no_agent")
+    elif any(f.material_count < 0 or f.pages < 0 for f in folders):
+        problem = text("negative_count")
+    else:
+        seen: set[str] = set()
+        for folder in folders:
+            if folder.case_id in seen:
+                problem = text("folder_twice", case=folder.case_number)
+            seen.add(folder.case_id)
+    if problem is not None:
+        raise CustodyError(problem)
     return Manifest(
         manifest_id, from_station, to_station, agent.strip(), direction, tuple(folders), created_at
     )
@@ -256,8 +301,7 @@ class CustodyRecord:
     def stations(self) -> tuple[str, ...]:
         """Every station concerned (sender, intended receiver, actual receivers): where the issue is shown."""
         found = [self.dispatch.from_station, self.dispatch.to_station] if self.dispatch else []
-        found += [r.sending_station for r in self.receipts if r.sending_station]
-        found += [r.station for r in self.receipts]
+        found += [r.sending_station for r in self.receipts] + [r.station for r in self.receipts]
         return tuple(dict.fromkeys(s for s in found if s))
 
 
@@ -273,37 +317,41 @@ def pair_custody(dispatches: Iterable[Dispatch], receipts: Iterable[Receipt]) ->
     for r in sorted(receipts, key=lambda r: (r.at, r.station)):
         received.setdefault((r.manifest_id, r.case_id), {}).setdefault(r.station, r)
     keys = sorted(set(by_key) | set(received))
-    return [
-        CustodyRecord(key[0], key[1], by_key.get(key), tuple(received.get(key, {}).values())) for key in keys
-    ]
+    return [CustodyRecord(k[0], k[1], by_key.get(k), tuple(received.get(k, {}).values())) for k in keys]
 
 
 def custody_from_events(events: Iterable[CaseEvent]) -> tuple[list[Dispatch], list[Receipt]]:
-    """Read the custody events of one or more cases (``extra["case_id"]`` or ``extra["aggregate_id"]``).
+    """Read custody events (case id from ``extra["case_id"]`` or ``extra["aggregate_id"]``).
 
     A dispatch's sender and a receipt's receiver are the station that recorded the event.
     """
     dispatches: list[Dispatch] = []
     receipts: list[Receipt] = []
-    for event in events:
-        p = event.payload
-        case_id = str(event.extra.get("case_id") or event.extra.get("aggregate_id") or "")
-        ref = str(event.extra.get("event_id", ""))
-        if event.type == "custody_dispatched":
+    for e in events:
+        p, x = e.payload, e.extra
+        case_id = str(x.get("case_id") or x.get("aggregate_id") or "")
+        number, ref = str(x.get("case_number", "")), str(x.get("event_id", ""))
+        if e.type == "custody_dispatched":
             dispatches.append(
                 Dispatch(
-                    p["manifest_id"], case_id, event.station, p["to_station"], p["carrier"],
-                    to_moment(p["at"]), Direction(p["direction"]), str(event.extra.get("case_number", "")), ref,
+                    p["manifest_id"], case_id, e.station, p["to_station"], p["carrier"], to_moment(p["at"]),
+                    Direction(p["direction"]), number, ref,
                 )
             )  # fmt: skip
-        elif event.type == "custody_received":
+        elif e.type == "custody_received":
+            sender = str(p.get("sending_station") or x.get("sending_station") or "")
             receipts.append(
                 Receipt(
-                    p["manifest_id"], case_id, event.station, p["received_by"], to_moment(p["at"]),
-                    str(p.get("sending_station", event.extra.get("sending_station", ""))),
-                    str(event.extra.get("case_number", "")), ref,
+                    p["manifest_id"],
+                    case_id,
+                    e.station,
+                    p["received_by"],
+                    to_moment(p["at"]),
+                    sender,
+                    number,
+                    ref,
                 )
-            )  # fmt: skip
+            )
     return dispatches, receipts
 
 
@@ -395,6 +443,25 @@ def _past_limit(
     return today > deadline, result.warning
 
 
+def _anomaly(
+    kind: AnomalyKind,
+    case_id: str,
+    manifest_id: str,
+    stations: tuple[str, ...],
+    since: dt.date,
+    msg: Message,
+    case_number: str,
+    today: dt.date,
+    calendar: WorkingCalendar,
+    limit: int | None = None,
+    warning: Message | None = None,
+) -> CustodyAnomaly:
+    age, age_warning = _age(calendar, since, today)
+    return CustodyAnomaly(
+        kind, case_id, manifest_id, stations, since, msg, case_number, age, limit, warning or age_warning
+    )
+
+
 def custody_anomalies(
     records: Iterable[CustodyRecord],
     *,
@@ -418,95 +485,59 @@ def _record_anomalies(
     level_of: Callable[[str], str | None],
     limits: CustodyLimits,
 ) -> list[CustodyAnomaly]:
-    def anomaly(kind: AnomalyKind, since: dt.date, msg: Message, limit: int | None = None) -> CustodyAnomaly:
-        age, warning = _age(calendar, since, today)
-        return CustodyAnomaly(
-            kind, record.case_id, record.manifest_id, record.stations, since, msg, record.case_number, age,
-            limit, warning,
+    def raise_(
+        kind: AnomalyKind,
+        since: dt.date,
+        msg: Message,
+        limit: int | None = None,
+        warning: Message | None = None,
+    ) -> None:
+        number = record.case_number
+        out.append(
+            _anomaly(
+                kind, record.case_id, record.manifest_id, record.stations, since, msg, number, today, calendar,
+                limit, warning,
+            )
         )  # fmt: skip
 
-    number = record.case_number or record.case_id
     out: list[CustodyAnomaly] = []
-    dispatch = record.dispatch
+    case, manifest, dispatch = record.case_number or record.case_id, record.manifest_id, record.dispatch
     if dispatch is None:
         first = record.receipts[0]
-        late, warning = _past_limit(calendar, local_day(first.at), limits.receipt_grace_days, today)
+        since = local_day(first.at)
+        late, warning = _past_limit(calendar, since, limits.receipt_grace_days, today)
         if late or limits.receipt_grace_days == 0:
-            out.append(
-                anomaly(
-                    AnomalyKind.RECEIPT_WITHOUT_DISPATCH,
-                    local_day(first.at),
-                    message(
-                        "custody_receipt_without_dispatch",
-                        "卷宗 {case} 已由 {station} 签收（交接单 {manifest}），但没有移交记录",
-                        "Folder {case} was received by {station} (manifest {manifest}) but no dispatch was recorded",
-                        case=number,
-                        station=first.station,
-                        manifest=record.manifest_id,
-                    ),
-                )  # fmt: skip
+            msg = text(
+                "custody_receipt_without_dispatch", case=case, station=first.station, manifest=manifest
             )
+            raise_(AnomalyKind.RECEIPT_WITHOUT_DISPATCH, since, msg, warning=warning)
     stations = record.receiving_stations
     if len(stations) > 1:
-        out.append(
-            anomaly(
-                AnomalyKind.DOUBLE_RECEIPT,
-                local_day(record.receipts[1].at),
-                message(
-                    "custody_double_receipt",
-                    "卷宗 {case}（交接单 {manifest}）被多个站点签收：{stations}",
-                    "Folder {case} (manifest {manifest}) was received at more than one station: {stations}",
-                    case=number,
-                    manifest=record.manifest_id,
-                    stations=", ".join(stations),
-                ),
-            )  # fmt: skip
-        )
+        msg = text("custody_double_receipt", case=case, manifest=manifest, stations=", ".join(stations))
+        raise_(AnomalyKind.DOUBLE_RECEIPT, local_day(record.receipts[1].at), msg)
     if dispatch is None:
         return out
     wrong = [r for r in record.receipts if r.station != dispatch.to_station]
     if wrong:
-        out.append(
-            anomaly(
-                AnomalyKind.WRONG_STATION,
-                local_day(wrong[0].at),
-                message(
-                    "custody_wrong_station",
-                    "卷宗 {case} 应送往 {expected}，却由 {actual} 签收（交接单 {manifest}）",
-                    "Folder {case} was sent to {expected} but received by {actual} (manifest {manifest})",
-                    case=number,
-                    expected=dispatch.to_station,
-                    actual=wrong[0].station,
-                    manifest=record.manifest_id,
-                ),
-            )  # fmt: skip
+        msg = text(
+            "custody_wrong_station",
+            case=case,
+            expected=dispatch.to_station,
+            actual=wrong[0].station,
+            manifest=manifest,
         )
+        raise_(AnomalyKind.WRONG_STATION, local_day(wrong[0].at), msg)
     if record.matched_receipt is None:
         limit = limits.transit_days(dispatch.from_station, dispatch.to_station, level_of)
         since = local_day(dispatch.at)
         late, warning = _past_limit(calendar, since, limit, today)
         if late:
-            found = anomaly(
-                AnomalyKind.TRANSIT_OVERDUE,
-                since,
-                message(
-                    "custody_transit_overdue",
-                    "卷宗 {case} 由代办员 {agent} 于 {since} 送往 {to}，超过 {limit} 个工作日仍未签收",
-                    "Folder {case} left with agent {agent} on {since} for {to} and is still not received "
-                    "after {limit} working days",
-                    case=number, agent=dispatch.agent, since=since.isoformat(), to=dispatch.to_station, limit=limit,
-                ),
-                limit,
+            msg = text(
+                "custody_transit_overdue",
+                case=case, agent=dispatch.agent, since=since.isoformat(), to=dispatch.to_station, limit=limit,
             )  # fmt: skip
-            out.append(found if warning is None else _with_warning(found, warning))
+            raise_(AnomalyKind.TRANSIT_OVERDUE, since, msg, limit, warning)
     return out
-
-
-def _with_warning(anomaly: CustodyAnomaly, warning: Message) -> CustodyAnomaly:
-    return CustodyAnomaly(
-        anomaly.kind, anomaly.case_id, anomaly.manifest_id, anomaly.stations, anomaly.since, anomaly.message,
-        anomaly.case_number, anomaly.age_days, anomaly.limit_days, anomaly.calendar_warning or warning,
-    )  # fmt: skip
 
 
 # --- holdings: paper sitting at a station --------------------------------------------------------------------
@@ -533,33 +564,24 @@ _ENDS_EVERYTHING = frozenset({"withdrawn", "terminated", "not_accepted", "delive
 
 def holdings_from_events(case_id: str, events: Iterable[CaseEvent], case_number: str = "") -> list[Holding]:
     """The holdings still open after ``events`` (one case, in log order)."""
-    open_: dict[HoldingKind, Holding] = {}
-    for event in events:
-        p = event.payload
-        at = p.get("at") or event.at
-        if event.type == "received" and p.get("to") == "village_received":
-            station = p.get("station") or event.station
-            open_[HoldingKind.VILLAGE_FORWARDING] = Holding(
-                HoldingKind.VILLAGE_FORWARDING,
-                case_id,
-                station,
-                to_moment(at or p["received_on"]),
-                case_number,
-            )
-        elif event.type == "custody_dispatched":
+    held: dict[HoldingKind, Holding] = {}
+    for e in events:
+        p = e.payload
+        at = p.get("at") or e.at
+        if e.type == "received" and p.get("to") == "village_received":
+            kind, station = HoldingKind.VILLAGE_FORWARDING, p.get("station") or e.station
+            held[kind] = Holding(kind, case_id, station, to_moment(at or p["received_on"]), case_number)
+        elif e.type == "custody_dispatched":
             up = p["direction"] == Direction.UP.value
-            open_.pop(HoldingKind.VILLAGE_FORWARDING if up else HoldingKind.RESULT_DELIVERY, None)
-        elif event.type == "result_ready" or (event.type == "custody_received" and p["direction"] == "down"):
-            open_[HoldingKind.RESULT_DELIVERY] = Holding(
-                HoldingKind.RESULT_DELIVERY,
-                case_id,
-                event.station,
-                to_moment(at or p["ready_on"]),
-                case_number,
-            )
-        elif event.type in _ENDS_EVERYTHING:
-            open_.clear()
-    return list(open_.values())
+            held.pop(HoldingKind.VILLAGE_FORWARDING if up else HoldingKind.RESULT_DELIVERY, None)
+        elif e.type == "result_ready" or (
+            e.type == "custody_received" and p["direction"] == Direction.DOWN.value
+        ):
+            kind = HoldingKind.RESULT_DELIVERY
+            held[kind] = Holding(kind, case_id, e.station, to_moment(at or p["ready_on"]), case_number)
+        elif e.type in _ENDS_EVERYTHING:
+            held.clear()
+    return list(held.values())
 
 
 def holding_anomalies(
@@ -574,30 +596,23 @@ def holding_anomalies(
     out: list[CustodyAnomaly] = []
     for h in holdings:
         since = local_day(h.since)
-        number = h.case_number or h.case_id
+        case = h.case_number or h.case_id
         if h.kind is HoldingKind.VILLAGE_FORWARDING:
             limit, kind = limits.village_hold_days, AnomalyKind.VILLAGE_HOLDING_OVERDUE
-            msg = message(
-                "custody_village_holding",
-                "办件 {case} 自 {since} 在村站收件后，超过 {limit} 个工作日仍未报送乡镇",
-                "Case {case} was received at the village on {since} and has not been sent up within {limit} "
-                "working days",
-                case=number, since=since.isoformat(), limit=limit,
-            )  # fmt: skip
+            msg = text("custody_village_holding", case=case, since=since.isoformat(), limit=limit)
         else:
             limit, kind = limits.result_hold_days, AnomalyKind.RESULT_NOT_DELIVERED
-            msg = message(
+            msg = text(
                 "custody_result_not_delivered",
-                "办件 {case} 的结果自 {since} 存放在 {station}，超过 {limit} 个工作日仍未送达申请人",
-                "The result of case {case} has been at {station} since {since} and has not been delivered "
-                "within {limit} working days",
-                case=number, since=since.isoformat(), station=h.station, limit=limit,
-            )  # fmt: skip
+                case=case,
+                since=since.isoformat(),
+                station=h.station,
+                limit=limit,
+            )
         late, warning = _past_limit(calendar, since, limit, today)
         if late:
-            age, age_warning = _age(calendar, since, today)
             out.append(
-                CustodyAnomaly(
+                _anomaly(
                     kind,
                     h.case_id,
                     "",
@@ -605,9 +620,10 @@ def holding_anomalies(
                     since,
                     msg,
                     h.case_number,
-                    age,
+                    today,
+                    calendar,
                     limit,
-                    warning or age_warning,
+                    warning,
                 )
             )
     return out
@@ -648,15 +664,13 @@ class RouteTimes:
 def route_times(case_id: str, events: Sequence[CaseEvent], calendar: WorkingCalendar) -> RouteTimes:
     """Hop times of one case from every station's events (dispatches paired with their receipts)."""
     dispatches, receipts = custody_from_events(
-        CaseEvent(e.type, e.payload, e.at, e.actor, e.station, e.level, {**e.extra, "case_id": case_id})
-        for e in events
+        replace(e, extra={**e.extra, "case_id": case_id}) for e in events
     )
     hops: list[Hop] = []
     for record in pair_custody(dispatches, receipts):
-        d = record.dispatch
+        d, r = record.dispatch, record.matched_receipt
         if d is None:
             continue
-        r = record.matched_receipt
         minutes = None if r is None else int((r.at - d.at).total_seconds() // 60)
         days = None if r is None else _age(calendar, local_day(d.at), local_day(r.at))[0]
         hops.append(
@@ -666,28 +680,21 @@ def route_times(case_id: str, events: Sequence[CaseEvent], calendar: WorkingCale
                 d.to_station,
                 d.direction,
                 d.at,
-                r.at if r else None,
+                None if r is None else r.at,
                 minutes,
                 days,
             )
         )
     hops.sort(key=lambda h: h.dispatched_at)
-    village_received = next(
-        (e for e in events if e.type == "received" and e.payload.get("to") == "village_received"), None
-    )
     first_up = next((h for h in hops if h.direction is Direction.UP), None)
     hold = None
-    if village_received is not None and first_up is not None:
-        start = local_day(
-            village_received.payload.get("at")
-            or village_received.at
-            or village_received.payload["received_on"]
-        )
-        hold = _age(calendar, start, local_day(first_up.dispatched_at))[0]
-    received_days = [h.working_days for h in hops if h.received_at is not None]
-    transit = (
-        None if any(d is None for d in received_days) else sum(d for d in received_days if d is not None)
-    )
+    for e in events:
+        if e.type == "received" and e.payload.get("to") == "village_received" and first_up is not None:
+            start = local_day(e.payload.get("at") or e.at or e.payload["received_on"])
+            hold = _age(calendar, start, local_day(first_up.dispatched_at))[0]
+            break
+    hop_days = [h.working_days for h in hops if h.received_at is not None]
+    transit = None if None in hop_days else sum(d for d in hop_days if d is not None)
     return RouteTimes(case_id, tuple(hops), len(hops), hold, transit)
 
 
@@ -730,13 +737,16 @@ class AuthorizationCheck:
 
 
 def personal_appearance_warning(item: Item) -> Message:
-    return message(
-        "personal_appearance_required",
-        "事项“{item}”依法须申请人本人到场，代办员只能代为递交材料和领取结果，不能全程代办",
-        "Item '{item_en}' requires the applicant to appear in person: the agent can carry the file and "
-        "bring the result back, but cannot handle it from start to end",
-        item=item.name_zh, item_en=item.name_en,
-    )  # fmt: skip
+    return text("personal_appearance_required", item=item.name_zh, item_en=item.name_en)
+
+
+def _power_problem(power: str) -> Message | None:
+    if power in POWER_LABELS and power in AUTHORIZATION_POWERS:
+        return None
+    words = set(re.split(r"[^a-z]+", power.lower()))
+    if any(word in power for word in _BLANKET_ZH) or words & _BLANKET_EN:
+        return text("authorization_blanket_power", power=power)
+    return text("authorization_unknown_power", power=power)
 
 
 def check_authorization(
@@ -761,60 +771,25 @@ def check_authorization(
             ``authorization_dates`` or ``personal_appearance_required``.
     """
     if not items:
-        raise AuthorizationError(
-            message(
-                "authorization_no_items",
-                "委托书须列明委托事项",
-                "The authorization must name the entrusted items",
-            )
-        )
+        raise AuthorizationError(text("authorization_no_items"))
     if not powers:
-        raise AuthorizationError(
-            message("authorization_no_powers", "委托权限须逐项列明", "List the entrusted powers one by one")
-        )
+        raise AuthorizationError(text("authorization_no_powers"))
     for power in powers:
-        if power in POWER_LABELS and power in AUTHORIZATION_POWERS:
-            continue
-        words = set(re.split(r"[^a-z]+", power.lower()))
-        if any(word in power for word in _BLANKET_ZH) or words & _BLANKET_EN:
-            raise AuthorizationError(
-                message(
-                    "authorization_blanket_power",
-                    "委托书不得使用“全权”等概括授权，请逐项勾选权限（如提交材料、领取告知书、签收结果）",
-                    "A blanket power ('{power}') is not allowed: tick the powers one by one (submit materials, "
-                    "collect notices, sign for the result…)",
-                    power=power,
-                )
-            )
-        raise AuthorizationError(
-            message(
-                "authorization_unknown_power",
-                "未知的委托权限：{power}",
-                "Unknown power: {power}",
-                power=power,
-            )
-        )
+        problem = _power_problem(power)
+        if problem is not None:
+            raise AuthorizationError(problem)
     if len(set(powers)) != len(powers):
-        raise AuthorizationError(
-            message("authorization_power_twice", "同一权限列了两次", "A power is listed twice")
-        )
+        raise AuthorizationError(text("authorization_power_twice"))
     if valid_until is not None and valid_until < signed_on:
-        raise AuthorizationError(
-            message(
-                "authorization_dates",
-                "委托期限不能早于签署日期",
-                "The authorization cannot end before it is signed",
-            )
-        )
+        raise AuthorizationError(text("authorization_dates"))
     scopes: list[ItemScope] = []
     for item in items:
-        if item.requires_personal_appearance:
-            warning = personal_appearance_warning(item)
-            if full_proxy:
-                raise AuthorizationError(warning)
-            scopes.append(ItemScope(item.code, item.name_zh, False, warning))
-        else:
+        if not item.requires_personal_appearance:
             scopes.append(ItemScope(item.code, item.name_zh, True))
+        elif full_proxy:
+            raise AuthorizationError(personal_appearance_warning(item))
+        else:
+            scopes.append(ItemScope(item.code, item.name_zh, False, personal_appearance_warning(item)))
     order = list(POWER_LABELS)
     return AuthorizationCheck(tuple(sorted(powers, key=order.index)), tuple(scopes))
 
