@@ -7,6 +7,8 @@ raise :class:`FontMissingError` naming the Debian package to install.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .errors import DocumentError, FontMissingError, PrintingError, UnknownDocumentKindError
 from .fonts import FontConfig
 from .html import render_layout_html
@@ -18,24 +20,28 @@ from .qr import qr_png, qr_svg
 from .registry import DOCUMENT_KINDS, DocumentKind, compose, kind_of
 
 
-def render(document: object, fonts: FontConfig | None = None) -> bytes:
+def render(
+    document: object, fonts: FontConfig | None = None, *, copies: Sequence[str] | None = None
+) -> bytes:
     """A4 PDF bytes of any registered document.
 
     Args:
         document: an instance of one of the classes in :data:`DOCUMENT_KINDS`.
         fonts: where to find the CJK font; the Debian font folders when None.
+        copies: labels of the copies (一式两份, e.g. 申请人联 / 存档联), each on new pages with its own page
+            numbers; the kind's default when None; one unlabelled copy when empty.
 
     Raises:
         UnknownDocumentKindError: not a registered document class.
         DocumentError: the data cannot honestly be printed (e.g. a village station issuing a 受理通知书).
         FontMissingError: no embeddable CJK font; names the Debian package to install.
     """
-    return render_layout_pdf(compose(document), fonts)
+    return render_layout_pdf(compose(document, copies), fonts)
 
 
-def render_html(document: object) -> str:
+def render_html(document: object, *, copies: Sequence[str] | None = None) -> str:
     """The self-contained HTML5 print view of any registered document (same errors as :func:`render` but fonts)."""
-    return render_layout_html(compose(document))
+    return render_layout_html(compose(document, copies))
 
 
 __all__ = [

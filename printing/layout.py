@@ -66,13 +66,17 @@ class Fields:
         return tuple(rows)
 
 
+Tone = Literal["", "green", "yellow", "red", "grey"]
+
+
 @dataclass(frozen=True)
 class Table:
-    """A ruled table; the header row repeats on every page; ``widths`` are relative."""
+    """A ruled table; the header row repeats on every page; ``widths`` are relative; ``tones`` tint rows."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     widths: tuple[float, ...]
+    tones: tuple[Tone, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.headers) != len(self.widths):
@@ -80,6 +84,8 @@ class Table:
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise ValueError("every row needs one cell per column")
+        if self.tones and len(self.tones) != len(self.rows):
+            raise ValueError("one tone per row")
 
 
 @dataclass(frozen=True)
@@ -106,14 +112,7 @@ class QrRow:
     codes: tuple[Qr, ...]
 
 
-@dataclass(frozen=True)
-class TearLine:
-    """A cut line between the applicant's part and the file's part (一式两份 on one sheet)."""
-
-    text: str = "（沿此线剪开，上联交申请人，下联存档）"
-
-
-Block = Heading | Paragraph | Fields | Table | Signatures | Seal | QrRow | TearLine
+Block = Heading | Paragraph | Fields | Table | Signatures | Seal | QrRow
 
 
 @dataclass(frozen=True)
@@ -128,3 +127,6 @@ class Layout:
     number_label: str = "文书编号"
     footer: str = ""
     """Printed at the bottom of every page (contacts, 办件编号)."""
+    copies: tuple[str, ...] = ()
+    """一式两份: the labels of the copies to print, each starting on a new page (e.g. 申请人联, 存档联);
+    one unlabelled copy when empty."""

@@ -21,6 +21,7 @@ from reportlab.platypus import (
     Frame,
     HRFlowable,
     KeepTogether,
+    PageBreak,
     PageTemplate,
     Spacer,
     TableStyle,
@@ -41,7 +42,6 @@ from .layout import (
     Seal,
     Signatures,
     Table,
-    TearLine,
 )
 from .qr import QUIET_ZONE, qr_matrix
 from .xmltext import escape
@@ -56,6 +56,12 @@ CELL_QR_SIZE = 24 * mm
 LINE = colors.HexColor("#555555")
 SHADE = colors.HexColor("#eeeeee")
 RULE = colors.HexColor("#a31515")
+TONES = {
+    "green": colors.HexColor("#e3f4e1"),
+    "yellow": colors.HexColor("#fff4c2"),
+    "red": colors.HexColor("#fbd9d6"),
+    "grey": colors.HexColor("#e6e6e6"),
+}
 
 
 class QrFlowable(Flowable):
@@ -113,24 +119,16 @@ class SealFlowable(Flowable):
             y -= 9 * mm
 
 
-class TearLineFlowable(Flowable):
-    def __init__(self, text: str, font: str) -> None:
+class CopyMarker(Flowable):
+    """Zero-size mark at the start of each copy, so page numbers restart per copy (第 1 页 / 共 n 页)."""
+
+    def __init__(self, index: int) -> None:
         super().__init__()
-        self.text = text
-        self.font = font
-        self.width = CONTENT_WIDTH
-        self.height = 10 * mm
+        self.index = index
+        self.width = self.height = 0
 
     def draw(self) -> None:
-        c = self.canv
-        c.saveState()
-        c.setDash(4, 3)
-        c.setStrokeColor(colors.grey)
-        c.line(0, self.height / 2, self.width, self.height / 2)
-        c.setFont(self.font, 8)
-        c.setFillColor(colors.grey)
-        c.drawCentredString(self.width / 2, self.height / 2 + 2, self.text)
-        c.restoreState()
+        self.canv._yiciban_copy = self.index
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
@@ -170,11 +168,13 @@ class _Renderer:
             parts.append(self.para(qr.caption, "caption"))
         return parts
 
-    def header(self, layout: Layout) -> list[Flowable]:
+    def header(self, layout: Layout, copy_label: str = "") -> list[Flowable]:
         title_style = "title" if len(layout.title) <= 12 else "title_long"
         titles: list[Flowable] = [self.para(layout.title, title_style)]
         if layout.doc_number:
             titles.append(self.para(f"{layout.number_label}：{layout.doc_number}", "number"))
+        if copy_label:
+            titles.append(self.para(f"（{copy_label}）", "number"))
         if layout.header_qr is None:
             return [*titles, Spacer(1, 2 * mm), HRFlowable(width="100%", thickness=1.2, color=RULE)]
         side = HEADER_QR_SIZE + 4 * mm
@@ -227,16 +227,16 @@ class _Renderer:
         rows: list[list[Any]] = [[self.para(h, "head_cell") for h in block.headers]]
         rows += [[self.cell(value) for value in row] for row in block.rows]
         table = RLTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        table.setStyle(
-            self.style(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.5, LINE),
-                    ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ]
-            )
-        )
+        commands: list[tuple[Any, ...]] = [
+            ("GRID", (0, 0), (-1, -1), 0.5, LINE),
+            ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ]
+        for number, tone in enumerate(block.tones, start=1):
+            if tone:
+                commands.append(("BACKGROUND", (0, number), (-1, number), TONES[tone]))
+        table.setStyle(self.style(commands))
         return table
 
     def signatures(self, block: Signatures) -> Flowable:
@@ -287,8 +287,6 @@ class _Renderer:
             return [SealFlowable(block, self.font)]
         if isinstance(block, QrRow):
             return [self.qr_row(block)]
-        if isinstance(block, TearLine):
-            return [TearLineFlowable(block.text, self.font)]
         raise TypeError(f"unknown block {type(block).__name__}")  # pragma: no cover - Block is closed
 
 
@@ -305,8 +303,11 @@ def _canvas_maker(font: str, footer: str) -> Any:
             self._startPage()
 
         def save(self) -> None:
-            total = len(self._pages)
-            for number, state in enumerate(self._pages, start=1):
+            copy_of_page = [state.get("_yiciban_copy", 0) for state in self._pages]
+            for index, state in enumerate(self._pages):
+                copy = copy_of_page[index]
+                number = copy_of_page[: index + 1].count(copy)
+                total = copy_of_page.count(copy)
                 self.__dict__.update(state)
                 self.setFont(font, 8)
                 self.setFillColor(colors.HexColor("#444444"))
@@ -327,14 +328,20 @@ def render_layout_pdf(layout: Layout, fonts: FontConfig | None = None) -> bytes:
     """
     font = cjk_font(fonts)
     renderer = _Renderer(font)
-    story: list[Flowable] = renderer.header(layout)
-    for block in layout.blocks:
-        flowables = renderer.block(block)
-        if isinstance(block, Seal) and story:
-            # The sign-off never stands alone on a page: keep it with what it signs.
-            flowables = [KeepTogether([*story[-3:], *flowables])]
-            del story[-3:]
-        story.extend(flowables)
+    story: list[Flowable] = []
+    for index, label in enumerate(layout.copies or ("",)):
+        if index:
+            story.append(PageBreak())
+        story.append(CopyMarker(index))
+        copy: list[Flowable] = renderer.header(layout, label)
+        for block in layout.blocks:
+            flowables = renderer.block(block)
+            if isinstance(block, Seal) and copy:
+                # The sign-off never stands alone on a page: keep it with what it signs.
+                flowables = [KeepTogether([*copy[-3:], *flowables])]
+                del copy[-3:]
+            copy.extend(flowables)
+        story.extend(copy)
     buffer = io.BytesIO()
     template = BaseDocTemplate(
         buffer,

@@ -3,7 +3,8 @@ the function that composes its layout."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ from .documents import (
 from .errors import UnknownDocumentKindError
 from .layout import Layout
 
+APPLICANT_AND_FILE = ("申请人联", "存档联")
+
 
 @dataclass(frozen=True)
 class DocumentKind:
@@ -57,6 +60,8 @@ class DocumentKind:
     title_en: str
     data_class: type
     compose: Callable[[Any], Layout]
+    copies: tuple[str, ...] = ()
+    """Labels of the copies printed by default (一式两份); one unlabelled copy when empty."""
 
 
 DOCUMENT_KINDS: dict[str, DocumentKind] = {
@@ -68,6 +73,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Receipt for materials",
             MaterialsReceipt,
             compose_materials_receipt,
+            ("递交人联", "存根联"),
         ),
         DocumentKind(
             "acceptance_notice",
@@ -75,6 +81,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice of acceptance",
             AcceptanceNotice,
             compose_acceptance_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "correction_notice",
@@ -82,6 +89,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "One-time notice of corrections",
             CorrectionNotice,
             compose_correction_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "rejection_notice",
@@ -89,6 +97,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice of non-acceptance",
             RejectionNotice,
             compose_rejection_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "gap_acceptance_notice",
@@ -96,6 +105,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice of acceptance with deferred materials",
             GapAcceptanceNotice,
             compose_gap_acceptance_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "gap_commitment",
@@ -103,6 +113,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Commitment to supply deferred materials",
             GapCommitment,
             compose_gap_commitment,
+            ("承诺人联", "存档联"),
         ),
         DocumentKind(
             "proof_commitment",
@@ -110,6 +121,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notification-and-commitment in place of a certificate",
             ProofCommitment,
             compose_proof_commitment,
+            ("承诺人联", "存档联"),
         ),
         DocumentKind(
             "special_procedure_notice",
@@ -117,6 +129,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice of a special procedure",
             SpecialProcedureNotice,
             compose_special_procedure_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "extension_notice",
@@ -124,6 +137,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice of extension",
             ExtensionNotice,
             compose_extension_notice,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "result_ready_notice",
@@ -138,6 +152,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Negative decision",
             RefusalDecision,
             compose_refusal_decision,
+            APPLICANT_AND_FILE,
         ),
         DocumentKind(
             "delivery_receipt", "送达回证", "Proof of delivery", DeliveryReceipt, compose_delivery_receipt
@@ -148,6 +163,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Authorization of a proxy agent",
             ProxyAuthorization,
             compose_proxy_authorization,
+            ("委托人联", "代办站点联"),
         ),
         DocumentKind(
             "handover_manifest",
@@ -155,6 +171,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Handover manifest",
             HandoverManifest,
             compose_handover_manifest,
+            ("送出单位联", "接收单位联"),
         ),
         DocumentKind("service_guide", "办事指南", "Service guide", ServiceGuide, compose_service_guide),
         DocumentKind(
@@ -181,6 +198,13 @@ def kind_of(document: object) -> DocumentKind:
         raise UnknownDocumentKindError(f"not a printable document: {type(document).__name__}") from None
 
 
-def compose(document: object) -> Layout:
-    """Compose any registered document into its layout."""
-    return kind_of(document).compose(document)
+def compose(document: object, copies: Sequence[str] | None = None) -> Layout:
+    """Compose any registered document into its layout.
+
+    Args:
+        document: an instance of a registered document class.
+        copies: labels of the copies to print; the kind's default (一式两份) when None, one copy when empty.
+    """
+    kind = kind_of(document)
+    layout = kind.compose(document)
+    return dataclasses.replace(layout, copies=kind.copies if copies is None else tuple(copies))

@@ -161,7 +161,8 @@ def compose_daily_sheet(doc: DailySheet) -> Layout:
         Table(
             ("序号", "办件编号", "申请人", "事项", "状态", "办结期限", "亮灯"),
             rows or (("—", "今日无在办件", "", "", "", "", ""),),
-            (0.9, 3.5, 1.2, 2.4, 1.1, 2.0, 2.2),
+            (0.9, 3.4, 1.2, 2.3, 1.4, 2.0, 2.2),
+            tuple(line.light for line in doc.lines),
         ),
         Signatures((("制表人", doc.prepared_by), ("站点负责人", ""))),
     ]

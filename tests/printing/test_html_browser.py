@@ -48,8 +48,9 @@ def test_print_view_prints_as_a4_with_text_and_a_scannable_qr(tmp_path: Path):
         printed = page.pdf(prefer_css_page_size=True)
     with Image.open(shot) as image:
         scanned = [result.text for result in zxingcpp.read_barcodes(image.convert("L"))]
-    assert scanned == [payload]
+    assert scanned == [payload, payload]  # 申请人联 and 存档联
     assert verify_qr_payload(scanned[0], STATION.lookup)["case_number"] == CASE
     text = "".join(pdf_text(printed, tmp_path).split())
     assert "受理通知书" in text and "3301**********1236" in text
+    assert "（申请人联）" in text and "（存档联）" in text
     assert pdf_info(printed, tmp_path)["Page size"].endswith("(A4)")

@@ -66,3 +66,17 @@ def test_long_tables_repeat_their_header_when_printed():
     markup = render_html(SAMPLES["materials_receipt"])
     assert "thead { display: table-header-group; }" in markup
     assert "<thead>" in markup
+
+
+def test_print_view_repeats_the_sheet_for_each_copy():
+    markup = render_html(SAMPLES["acceptance_notice"])
+    assert markup.count('<main class="sheet">') == 2
+    assert "（申请人联）" in markup and "（存档联）" in markup
+    assert "break-before: page" in markup
+    single = render_html(SAMPLES["acceptance_notice"], copies=())
+    assert single.count('<main class="sheet">') == 1 and "联）" not in single
+
+
+def test_daily_sheet_rows_are_tinted_by_light():
+    markup = render_html(SAMPLES["daily_sheet"])
+    assert 'class="tone-red"' in markup and 'class="tone-yellow"' in markup

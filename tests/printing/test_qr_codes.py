@@ -53,7 +53,7 @@ def decoded_texts(png_path) -> list[str]:
 def test_receipt_qr_decodes_to_the_signed_payload_and_verifies():
     payload = receipt_payload(uuid.UUID("6f1c2a7e-3b9d-4c1e-9a8b-2d4e6f8a0b1c"))
     receipt = dataclasses.replace(SAMPLES["materials_receipt"], qr_payload=payload)
-    (page,) = pdf_pages_to_png(render(receipt), "qr_receipt", dpi=200)
+    (page,) = pdf_pages_to_png(render(receipt, copies=()), "qr_receipt", dpi=200)
     assert decoded_texts(page) == [payload]
     fields = verify_qr_payload(decoded_texts(page)[0], STATION.lookup, expected_kind="r")
     assert fields["case_number"] == CASE
@@ -80,7 +80,7 @@ def test_tampered_receipt_payload_fails_verification():
     forged_fields = {**fields, "case_number": CASE.replace("0007", "0008")}
     forged = sign_qr_payload("r", forged_fields, StationKey(b"attacker").private_raw, STATION.key_id)
     receipt = dataclasses.replace(SAMPLES["materials_receipt"], qr_payload=forged)
-    (page,) = pdf_pages_to_png(render(receipt), "qr_receipt_forged", dpi=200)
+    (page,) = pdf_pages_to_png(render(receipt, copies=()), "qr_receipt_forged", dpi=200)
     (scanned,) = decoded_texts(page)
     assert scanned == forged
     with pytest.raises(SignatureError):
@@ -88,8 +88,8 @@ def test_tampered_receipt_payload_fails_verification():
 
 
 def test_case_number_is_encoded_when_no_payload_is_given():
-    (page,) = pdf_pages_to_png(render(SAMPLES["acceptance_notice"]), "qr_case_number", dpi=150)
-    assert CASE in decoded_texts(page)
+    pages = pdf_pages_to_png(render(SAMPLES["acceptance_notice"]), "qr_case_number", dpi=150)
+    assert [decoded_texts(page) for page in pages] == [[CASE], [CASE]]
 
 
 def test_png_and_svg_forms_carry_the_same_content(tmp_path):
