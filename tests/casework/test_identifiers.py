@@ -279,3 +279,29 @@ def test_hotline_allowed_only_as_office_contact():
 def test_text_is_nfc_and_trimmed():
     decomposed = "e\u0301"
     assert normalize_text(f"  {decomposed} ") == "\u00e9"
+
+
+def test_code_tables_of_domain_section_4():
+    from casework.identifiers import (
+        CREDIT_CODE_PREFIXES,
+        ID_DOCUMENT_TYPES,
+        URBAN_RURAL_CODES,
+        credit_code_kind,
+    )
+
+    assert ID_DOCUMENT_TYPES["111"][0] == "居民身份证" and set(ID_DOCUMENT_TYPES) == {
+        "111",
+        "113",
+        "414",
+        "990",
+    }
+    assert set(URBAN_RURAL_CODES) == {"111", "112", "121", "122", "123", "210", "220"}
+    assert credit_code_kind(check_credit_code("N233011033011000XL"))[0] == "村级集体经济组织"
+    assert credit_code_kind(check_credit_code("91330110MA2H3K7Q4H"))[1] == "Enterprise"
+    assert {"11", "12", "13", "51", "52", "53", "91", "92", "93", "N1", "N2", "N3", "Y1"} <= set(
+        CREDIT_CODE_PREFIXES
+    )
+
+
+def test_gender_codes_follow_gb_t_2261():
+    assert [(g.value, g.zh) for g in Gender] == [(0, "未知"), (1, "男"), (2, "女"), (9, "未说明")]
