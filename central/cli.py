@@ -144,11 +144,14 @@ def register_station_cmd(instance: Path, code: str, name: str, level: str, paren
 def enrollment_code_cmd(instance: Path, station_code: str, hours: int | None) -> None:
     """Issue a one-time enrollment code for a registered station (printed once)."""
     from .errors import CentralError
+    from .runtime import current_runtime
     from .services.stations import issue_enrollment_code
 
     settings = _bind(instance)
     try:
-        issued = issue_enrollment_code(station_code, "cli", hours or settings["ENROLLMENT_CODE_HOURS"])
+        issued = issue_enrollment_code(
+            station_code, "cli", current_runtime().cipher, hours or settings["ENROLLMENT_CODE_HOURS"]
+        )
     except CentralError as e:
         _fail(e.message)
         return

@@ -1,8 +1,10 @@
 """The central instance folder: layout, `init` (keys, network id, secret key) and loading the keys.
 
 Keys (mode 0600, written atomically) live in ``keys/``:
-``root_ed25519.key`` (central root signing key: certificates, acks, bundles), ``ingest_x25519.key`` (opens sealed
-batches), ``secret_key`` (Flask sessions) and ``escrow_recipient.txt`` (public only). The escrow *identity* is never
+``root_ed25519.key`` (central root key: signs trust roots only), ``central_ed25519.key`` (online key named in the
+root: certificates, registries, acks, bundles), ``ingest_x25519.key`` (opens sealed batches), ``field_data.key``
+(encrypts personal data and enrollment codes at rest), ``secret_key`` (Flask sessions) and
+``escrow_recipient.txt`` (public only). The signed trust root version 1 is written to ``trust/root-1.signed``. The escrow *identity* is never
 kept in the instance: either the admin passes ``--escrow-recipient age1…`` of a key made offline, or `init`
 generates one and writes its identity to ``ESCROW-IDENTITY-MOVE-OFFLINE.txt`` for the admin to move to offline
 storage and delete.
@@ -11,19 +13,25 @@ storage and delete.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync_protocol.errors import ProtocolError
+from sync_protocol.fieldcrypt import generate_data_key
 from sync_protocol.keys import BoxKey, SigningKey
 from sync_protocol.seal import decode_recipient, encode_recipient
+from sync_protocol.trust import make_root
 
 from .errors import ConfigError, InstanceError
 from .files import atomic_write
 from .settings import CONFIG_FILE_NAME
 
-SUBFOLDERS = ("keys", "inbox", "quarantine", "blobs", "exports", "backups", "tmp")
+SUBFOLDERS = ("keys", "trust", "inbox", "quarantine", "blobs", "exports", "backups", "tmp")
 ROOT_KEY_FILE = "root_ed25519.key"
+CENTRAL_KEY_FILE = "central_ed25519.key"
+FIELD_KEY_FILE = "field_data.key"
+ROOT_DOCUMENT = "trust/root-1.signed"
 INGEST_KEY_FILE = "ingest_x25519.key"
 SECRET_KEY_FILE = "secret_key"
 ESCROW_RECIPIENT_FILE = "escrow_recipient.txt"
@@ -35,7 +43,9 @@ class CentralKeys:
     """The keys a running central needs (the escrow identity is deliberately absent)."""
 
     root: SigningKey
+    central: SigningKey
     ingest: BoxKey
+    field_data_key: bytes = field(repr=False)
     escrow_recipient: str
 
     @property
@@ -78,9 +88,21 @@ def init_instance(
             raise ConfigError(f"--escrow-recipient is not a valid age recipient: {e.message}") from e
     network_id = network_id or new_network_id()
     root = SigningKey.generate()
+    central = SigningKey.generate()
     ingest = BoxKey.generate()
     atomic_write(keys / ROOT_KEY_FILE, root.private_bytes())
+    atomic_write(keys / CENTRAL_KEY_FILE, central.private_bytes())
     atomic_write(keys / INGEST_KEY_FILE, ingest.private_raw)
+    atomic_write(keys / FIELD_KEY_FILE, generate_data_key())
+    root_document = make_root(
+        network=network_id,
+        version=1,
+        root_keys=[root.public_raw],
+        central_keys=[central.public_raw],
+        issued_ms=int(time.time() * 1000),
+        signing_key=root,
+    )
+    atomic_write(instance / ROOT_DOCUMENT, root_document.raw, mode=0o644)
     atomic_write(keys / SECRET_KEY_FILE, secrets.token_hex(32).encode())
     identity_file = None
     if escrow_recipient is None:
@@ -111,9 +133,17 @@ def _read_key(path: Path) -> bytes:
 def load_keys(instance: Path) -> CentralKeys:
     keys = Path(instance) / "keys"
     root = SigningKey.from_private_bytes(_read_key(keys / ROOT_KEY_FILE))
+    central = SigningKey.from_private_bytes(_read_key(keys / CENTRAL_KEY_FILE))
     ingest = BoxKey.from_private_bytes(_read_key(keys / INGEST_KEY_FILE))
+    field_data_key = _read_key(keys / FIELD_KEY_FILE)
     escrow = _read_key(keys / ESCROW_RECIPIENT_FILE).decode().strip()
-    return CentralKeys(root=root, ingest=ingest, escrow_recipient=escrow)
+    return CentralKeys(
+        root=root, central=central, ingest=ingest, field_data_key=field_data_key, escrow_recipient=escrow
+    )
+
+
+def read_root_document(instance: Path) -> bytes:
+    return _read_key(Path(instance) / ROOT_DOCUMENT)
 
 
 def read_secret_key(instance: Path) -> str | None:

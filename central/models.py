@@ -84,11 +84,7 @@ class Station(BaseModel):
     status = CharField(max_length=16, default="registered")  # registered → enrolled → revoked
     registered_at = DateTimeField(default=utcnow)
     enrolled_at = DateTimeField(null=True)
-    signing_public = CharField(max_length=64, null=True)
-    box_public = CharField(max_length=64, null=True)
-    key_id = CharField(max_length=64, null=True, index=True)
-    certificate = BlobField(null=True)
-    revoked_after_seq = BigIntegerField(null=True)
+    key_id = CharField(max_length=64, null=True)
     revoked_at = DateTimeField(null=True)
     last_contact_at = DateTimeField(null=True)
     clock_skew_ms = BigIntegerField(null=True)
@@ -97,11 +93,49 @@ class Station(BaseModel):
         table_name = "stations"
 
 
+class StationKey(BaseModel):
+    """One signing (Ed25519) + sealing (X25519) key pair a station enrolled; revocation is by (epoch, seq)."""
+
+    station_code = CharField(max_length=12, index=True)
+    key_id = CharField(max_length=64, unique=True)
+    sign_public = CharField(max_length=64)
+    box_public = CharField(max_length=64)
+    enrolled_at = DateTimeField(default=utcnow)
+    certificate = BlobField()
+    serial = IntegerField(unique=True)
+    revoked_after_epoch = IntegerField(null=True)
+    revoked_after_seq = BigIntegerField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "station_keys"
+
+
+class TrustDocument(BaseModel):
+    """Signed trust documents central published: roots and registry versions, kept verbatim."""
+
+    kind = CharField(max_length=16)  # root | registry
+    version = IntegerField()
+    body = BlobField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "trust_documents"
+        indexes = ((("kind", "version"), True),)
+
+
 class EnrollmentCode(BaseModel):
-    """A one-time enrollment code (stored only as its hash) for one station."""
+    """A one-time enrollment code for one station: a keyed hash to find it, and the code itself encrypted.
+
+    The station proves the code with an HMAC keyed by it (sync_protocol.trust), so central must be able to
+    recompute that HMAC: any value that can is as secret as the code, so the code is kept encrypted at rest
+    (AES-GCM under keys/field_data.key) rather than pretending a hash would protect it.
+    """
 
     station_code = CharField(max_length=12, index=True)
     code_hash = CharField(max_length=64, unique=True)
+    code_sealed = BlobField()
+    failed_attempts = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
@@ -150,6 +184,7 @@ class LogEvent(BaseModel):
     aggregate_kind = CharField(max_length=32, default="")
     aggregate_id = CharField(max_length=64, default="", index=True)
     hlc = CharField(max_length=40, default="")
+    rehome_of = CharField(max_length=64, null=True, index=True)
     body = BlobField()
     batch_id = IntegerField()
     received_at = DateTimeField(default=utcnow)
@@ -189,6 +224,24 @@ class HeldEvent(BaseModel):
         indexes = ((("station_code", "epoch", "seq", "event_id"), True),)
 
 
+class QuarantinedEvent(BaseModel):
+    """An event kept out of the log for a human: signed by a revoked or unknown key, or a new epoch to review."""
+
+    station_code = CharField(max_length=12, index=True)
+    epoch = IntegerField()
+    seq = BigIntegerField()
+    event_id = CharField(max_length=64)
+    reason = CharField(max_length=64)
+    body = BlobField()
+    batch_id = IntegerField()
+    received_at = DateTimeField(default=utcnow)
+    released_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "quarantined_events"
+        indexes = ((("station_code", "epoch", "seq", "event_id"), True),)
+
+
 class ForkEvidence(BaseModel):
     """Two different events claiming one (station, epoch, seq): both kept as proof."""
 
@@ -208,12 +261,14 @@ class ForkEvidence(BaseModel):
 class Ack(BaseModel):
     """A signed ack central issued to a station, only after the commit it reports."""
 
-    station_code = CharField(max_length=12, index=True)
+    station_code = CharField(max_length=12)
+    version = IntegerField()
     created_at = DateTimeField(default=utcnow)
     body = BlobField()
 
     class Meta:
         table_name = "acks"
+        indexes = ((("station_code", "version"), True),)
 
 
 class CaseRecord(BaseModel):
@@ -235,6 +290,6 @@ class CaseRecord(BaseModel):
         table_name = "cases"
 
 
-MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, EnrollmentCode)
-MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, ForkEvidence, Ack, CaseRecord)
+MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, StationKey, TrustDocument, EnrollmentCode)
+MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, QuarantinedEvent, ForkEvidence, Ack, CaseRecord)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")

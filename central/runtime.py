@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sync_protocol.fieldcrypt import FieldCipher
+
 from .errors import InstanceError
-from .instance import CentralKeys, load_keys
+from .instance import CentralKeys, load_keys, read_root_document
 
 
 @dataclass
@@ -34,6 +36,30 @@ class Runtime:
         if self._keys is None:
             self._keys = load_keys(self.instance)
         return self._keys
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher(self.keys.field_data_key)
+
+    @property
+    def identity(self):
+        """Central's public identity for enrollment replies (services.enrollment.CentralIdentity)."""
+        from sync_protocol.seal import encode_recipient
+
+        from .services.enrollment import CentralIdentity
+
+        keys = self.keys
+        return CentralIdentity(
+            network=self.network_id,
+            root_public=keys.root.public_raw,
+            central_key=keys.central,
+            ingest_recipient=encode_recipient(keys.ingest.public_raw),
+            escrow_recipient=keys.escrow_recipient,
+        )
+
+    @property
+    def root_document(self) -> bytes:
+        return read_root_document(self.instance)
 
     def folder(self, name: str) -> Path:
         path = self.instance / name

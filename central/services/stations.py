@@ -1,16 +1,18 @@
 """Station registry (站点登记) and one-time enrollment codes.
 
 A station is registered by a central admin (code, name, level, parent); it becomes *enrolled* once it proves
-possession of its own keys with a one-time code. Codes are random, shown once, stored only as their sha256.
+possession of its own keys with a one-time code. Codes are random and shown once; at rest central keeps a keyed
+hash and the code encrypted (see ``EnrollmentCode`` for why not only a hash).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sync_protocol.fieldcrypt import FieldCipher
 
 from ..db import database, write_transaction
 from ..errors import NotFoundError, RegistrationError
@@ -37,8 +39,11 @@ def normalise_enrollment_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def hash_enrollment_code(code: str) -> str:
-    return hashlib.sha256(normalise_enrollment_code(code).encode()).hexdigest()
+CODE_CONTEXT = "enrollment_code"
+
+
+def hash_enrollment_code(cipher: FieldCipher, code: str) -> str:
+    return cipher.lookup_hash(normalise_enrollment_code(code), CODE_CONTEXT)
 
 
 def _new_code() -> str:
@@ -103,7 +108,9 @@ def list_stations() -> list[Station]:
     return list(Station.select().order_by(Station.code))
 
 
-def issue_enrollment_code(station_code: str, actor: str, valid_hours: int = 72) -> IssuedCode:
+def issue_enrollment_code(
+    station_code: str, actor: str, cipher: FieldCipher, valid_hours: int = 72
+) -> IssuedCode:
     """Make a new one-time code; earlier unused codes of the station stop working."""
     with write_transaction():
         station = get_station(station_code)
@@ -119,7 +126,8 @@ def issue_enrollment_code(station_code: str, actor: str, valid_hours: int = 72) 
         expires_at = now + timedelta(hours=valid_hours)
         EnrollmentCode.create(
             station_code=station_code,
-            code_hash=hash_enrollment_code(code),
+            code_hash=hash_enrollment_code(cipher, code),
+            code_sealed=cipher.encrypt(code, CODE_CONTEXT),
             expires_at=expires_at,
             created_by=actor,
         )

@@ -34,3 +34,33 @@ def get_ack(station_code: str):
     if body is None:
         return jsonify({"error": "no_ack", "message": "no ack for this station yet"}), 404
     return Response(body, status=200, mimetype="application/json")
+
+
+@bp.route("/info", methods=["GET"])
+@public
+def get_info():
+    """Central's public identity: network id, root and online keys, recipients, trust documents."""
+    from ..db import write_transaction
+    from ..services.enrollment import central_info, ensure_root_published
+
+    runtime = current_runtime()
+    with write_transaction():
+        ensure_root_published(runtime.root_document)
+    return jsonify(central_info(runtime.identity))
+
+
+@bp.route("/enroll", methods=["POST"])
+@public
+def enroll():
+    from ..errors import EnrollmentRefusedError
+    from ..services.enrollment import enroll_station
+
+    limit = current_app.config["MAX_ENROLL_BYTES"]
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise EnrollmentRefusedError("enrollment request too large", code="too_large", http_status=413)
+    runtime = current_runtime()
+    reply = enroll_station(
+        data, runtime.identity, runtime.cipher, runtime.root_document, request.remote_addr or ""
+    )
+    return jsonify(reply)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..auth import current_user, requires_roles
 from ..errors import RegistrationError
 from ..roles import CENTRAL_ADMIN, REVIEWERS
+from ..runtime import current_runtime
 from ..services.health import station_health
 from ..services.stations import LEVELS, get_station, issue_enrollment_code, list_stations, register_station
 
@@ -85,7 +86,10 @@ def issue_code(code: str):
 
     try:
         issued = issue_enrollment_code(
-            code, current_user().username, current_app.config["ENROLLMENT_CODE_HOURS"]
+            code,
+            current_user().username,
+            current_runtime().cipher,
+            current_app.config["ENROLLMENT_CODE_HOURS"],
         )
     except RegistrationError as e:
         flash(registration_messages().get(e.code, e.message), "error")
