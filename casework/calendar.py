@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from casework.errors import CalendarFormatError, CalendarMissingError, FormatProblem, Message, message
@@ -51,7 +53,13 @@ class YearCalendar:
         holidays.update(local.holidays)
         working = {d: n for d, n in self.working_days.items() if d not in local.holidays}
         working.update(local.working_days)
-        return YearCalendar(self.year, holidays, working, f"{self.scope}+{local.scope}", self.source)
+        return YearCalendar(
+            self.year,
+            MappingProxyType(holidays),
+            MappingProxyType(working),
+            f"{self.scope}+{local.scope}",
+            self.source,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The file form (canonical-friendly: strings and integers only)."""
@@ -88,7 +96,7 @@ class WorkingCalendar:
 
     def with_year(self, year: YearCalendar) -> WorkingCalendar:
         """A calendar with ``year`` imported (replacing an older copy of the same year)."""
-        return WorkingCalendar({**self.years, year.year: year})
+        return WorkingCalendar(MappingProxyType({**self.years, year.year: year}))
 
     def covers(self, day: dt.date) -> bool:
         return day.year in self.years
@@ -213,7 +221,7 @@ def load_year_calendar(source: str | bytes | dict[str, Any]) -> YearCalendar:
         raise CalendarFormatError(
             r.problems or [FormatProblem("$", message("empty", "空文件", "Empty file"))]
         )
-    return YearCalendar(year, holidays, working, scope, source_text)
+    return YearCalendar(year, MappingProxyType(holidays), MappingProxyType(working), scope, source_text)
 
 
 def _read_days(top: dict[str, Any], key: str, r: Reader, year: int | None) -> dict[dt.date, str]:
@@ -256,8 +264,10 @@ def shipped_year(year: int) -> YearCalendar:
     return load_year_calendar(resources.files("casework").joinpath(f"data/calendar_{year}.json").read_bytes())
 
 
+@lru_cache(maxsize=1)
 def default_calendar() -> WorkingCalendar:
-    """Every shipped year; nodes add the years central publishes with :meth:`WorkingCalendar.with_year`."""
+    """Every shipped year (immutable, loaded once); nodes add the years central publishes with
+    :meth:`WorkingCalendar.with_year`."""
     calendar = WorkingCalendar()
     for year in SHIPPED_YEARS:
         calendar = calendar.with_year(shipped_year(year))

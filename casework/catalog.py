@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -362,6 +363,7 @@ def validate_catalog(source: str | bytes | dict[str, Any]) -> list[FormatProblem
     return []
 
 
+@lru_cache(maxsize=1)
 def demo_catalog() -> Catalog:
-    """The demo catalog of DOMAIN.md §7 (about 26 items, Chinese and English)."""
+    """The demo catalog of DOMAIN.md §7 (about 26 items, Chinese and English); immutable, loaded once."""
     return load_catalog(resources.files("casework").joinpath("data/demo_catalog.json").read_bytes())

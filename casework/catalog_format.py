@@ -413,3 +413,86 @@ def _read_bundle(
     if len(r.problems) > before or not (code and name_zh and name_en and initials):
         return None
     return Bundle(code, name_zh, name_en, initials, tuple(members), tuple(events))
+
+
+def dump_catalog(catalog: Catalog) -> dict[str, Any]:
+    """The file form of a catalog (what central publishes); ``load_catalog(dump_catalog(c)) == c``."""
+    return {
+        "format": CATALOG_FORMAT,
+        "catalog_version": catalog.catalog_version,
+        "published": catalog.published.isoformat(),
+        "default_supply_days": catalog.default_supply_days,
+        "life_events": [
+            {"key": e.key, "name_zh": e.name_zh, "name_en": e.name_en} for e in catalog.life_events
+        ],
+        "items": [_dump_item(item) for item in catalog.items],
+        "bundles": [
+            {
+                "code": b.code,
+                "name_zh": b.name_zh,
+                "name_en": b.name_en,
+                "name_initials": b.name_initials,
+                "item_codes": list(b.item_codes),
+                "life_events": list(b.life_events),
+            }
+            for b in catalog.bundles
+        ],
+    }
+
+
+def _dump_item(item: Item) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "version": item.version,
+        "active": item.active,
+        "name_zh": item.name_zh,
+        "name_en": item.name_en,
+        "name_initials": item.name_initials,
+        "item_type": None if item.item_type is None else item.item_type.value,
+        "receiving_levels": [level.value for level in item.receiving_levels],
+        "acceptance_level": item.acceptance_level.value,
+        "decision_level": item.decision_level.value,
+        "handling_kind": item.handling_kind.value,
+        "legal_limit_days": item.legal_limit_days,
+        "promised_limit_days": item.promised_limit_days,
+        "extension_days": item.extension_days,
+        "fee_fen": item.fee_fen,
+        "service_objects": list(item.service_objects),
+        "requires_personal_appearance": item.requires_personal_appearance,
+        "publicity_days": item.publicity_days,
+        "publicity_counts_toward_limit": item.publicity_counts_toward_limit,
+        "special_procedures": [
+            {
+                "key": p.key,
+                "name_zh": p.name_zh,
+                "name_en": p.name_en,
+                "expected_days": p.expected_days,
+                "calendar_days": p.calendar_days,
+                "counts_toward_limit": p.counts_toward_limit,
+            }
+            for p in item.special_procedures
+        ],
+        "life_events": list(item.life_events),
+        "materials": [_dump_material(m) for m in item.materials],
+        "legal_basis": item.legal_basis,
+        "note_zh": item.note_zh,
+        "note_en": item.note_en,
+    }
+
+
+def _dump_material(m: Material) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "key": m.key,
+        "name_zh": m.name_zh,
+        "name_en": m.name_en,
+        "required": m.required,
+        "form": m.form.value,
+        "copies": m.copies,
+        "deferrable": m.deferrable,
+        "promise_replaceable": m.promise_replaceable,
+        "shareable": m.shareable,
+        "note_zh": m.note_zh,
+    }
+    if m.supply_days is not None:
+        out["supply_days"] = m.supply_days
+    return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from casework.catalog import Level
-from casework.errors import TransitionError, message
+from casework.errors import Message, TransitionError, message
 
 
 class CaseState(Enum):
@@ -98,6 +98,7 @@ class Intent:
     action: str
     from_state: CaseState | None
     to_state: CaseState
+    reason: Message | None = None  # the action in words, for the timeline and the conflict queue
 
     def to_payload(self) -> dict[str, str | None]:
         return {
@@ -271,7 +272,7 @@ def check_transition(
     if action == "supply_gap" and state is CaseState.FORWARDED:
         to_state = CaseState.FORWARDED
     assert to_state is not None
-    return Intent(action, state, to_state)
+    return Intent(action, state, to_state, message(action, row.zh, row.en))
 
 
 def allowed_actions(state: CaseState | None, level: Level, role: Role) -> list[str]:

@@ -268,3 +268,13 @@ def test_material_forms_parse():
     item = demo_catalog().item("GG00802000")
     assert item.material("case_documents").form is MaterialForm.COPY
     assert item.material("form_legal_aid").form is MaterialForm.ORIGINAL
+
+
+def test_dump_and_load_round_trip_is_canonical_friendly():
+    from casework.catalog_format import dump_catalog
+
+    catalog = demo_catalog()
+    dumped = dump_catalog(catalog)
+    assert load_catalog(dumped) == catalog
+    text = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert load_catalog(text) == catalog

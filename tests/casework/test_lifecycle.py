@@ -50,6 +50,7 @@ def test_proxy_case_path_village_to_township_to_county_and_back():
         "from": "received",
         "to": "accepted",
     }
+    assert check_transition(S.RECEIVED, "accept_with_gaps", T, TC).reason.text("zh") == "容缺受理"
 
 
 @pytest.mark.parametrize(
