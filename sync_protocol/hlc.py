@@ -18,7 +18,7 @@ MAX_COUNTER = 10**5 - 1
 MAX_DRIFT = 15 * 60 * 1000
 """Milliseconds a remote clock may run ahead of ours before it is 'clock suspect' and not adopted."""
 
-_PATTERN = re.compile(r"(\d{13})-(\d{5})")
+_PATTERN = re.compile(r"([0-9]{13})-([0-9]{5})")
 
 
 @dataclass(frozen=True, order=True)

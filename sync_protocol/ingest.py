@@ -55,7 +55,8 @@ class KeyStatus:
 @dataclass(frozen=True)
 class EpochHistory:
     """What central holds of one epoch: its contiguous head and ids by seq (at least for the batch's range and
-    for seqs an ``epoch.open`` links to), plus events held pending beyond a gap."""
+    for seqs an ``epoch.open`` links to), plus events held pending beyond a gap. ``head_seq`` 0 (with
+    ``head_id`` ZERO_ID) means central holds no contiguous part of the epoch yet, only ``held`` events."""
 
     head_seq: int
     head_id: str
@@ -105,7 +106,7 @@ class _State:
 
     def __init__(self, history: StationHistory) -> None:
         self.history = history
-        self.heads = {ep: (h.head_seq, h.head_id) for ep, h in history.epochs.items()}
+        self.heads = {ep: (h.head_seq, h.head_id) for ep, h in history.epochs.items() if h.head_seq > 0}
         self.ids: dict[Position, str] = {}
         self.held: dict[Position, str] = {}
         for ep, h in history.epochs.items():

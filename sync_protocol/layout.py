@@ -27,10 +27,12 @@ UP, DOWN, ACKS = "up", "down", "acks"
 MAX_FILE_SIZE = 64 * 1024 * 1024
 """No file on a stick or in a PUT body is larger than this."""
 
-_BATCH = re.compile(r"batch-([a-z0-9][a-z0-9-]{0,63})-e(\d{1,9})-(\d{9})-(\d{9})-([0-9a-f]{16})\.age")
+_BATCH = re.compile(
+    r"batch-([a-z0-9][a-z0-9-]{0,63})-e([1-9][0-9]{0,8})-([0-9]{9})-([0-9]{9})-([0-9a-f]{16})\.age"
+)
 _BLOB = re.compile(r"blob-([0-9a-f]{64})\.age")
-_BUNDLE = re.compile(r"bundle-([a-z0-9][a-z0-9-]{0,63})-v(\d{9})-([0-9a-f]{16})\.age")
-_ACK = re.compile(r"ack-([a-z0-9][a-z0-9-]{0,63})-v(\d{9})\.sig")
+_BUNDLE = re.compile(r"bundle-([a-z0-9][a-z0-9-]{0,63})-v([0-9]{9})-([0-9a-f]{16})\.age")
+_ACK = re.compile(r"ack-([a-z0-9][a-z0-9-]{0,63})-v([0-9]{9})\.sig")
 
 
 def file_digest(data: bytes) -> str:

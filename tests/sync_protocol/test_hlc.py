@@ -74,3 +74,8 @@ def test_receive_is_greater_than_both_clocks(local, remote_wall, remote_counter,
     assert result > HLC(local, 0)
     if not is_clock_suspect(remote, now):
         assert result > remote
+
+
+def test_only_ascii_digits_are_accepted():
+    with pytest.raises(MalformedError):
+        HLC.from_string("١٧٦٧٢٢٥٦٠٠٠٠٠-00007")
