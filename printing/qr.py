@@ -2,10 +2,13 @@
 
 The content is normally a signed payload from ``sync_protocol.receipts``; printing never builds or checks it.
 Error correction level M keeps a ~300-character payload at version 11–13, which prints legibly at 30 mm.
+Encoding costs ~30 ms a code (segno evaluates all eight masks), so the matrix and SVG of recent contents are
+cached: the copies of a two-part print and a re-print reuse them.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 
 import segno
@@ -20,6 +23,7 @@ def make_qr(content: str) -> segno.QRCode:
     return segno.make_qr(content, error=ERROR_LEVEL)
 
 
+@functools.lru_cache(maxsize=256)
 def qr_matrix(content: str) -> tuple[tuple[bool, ...], ...]:
     """Dark (True) and light modules, without the quiet zone, row by row."""
     return tuple(tuple(bool(v) for v in row) for row in make_qr(content).matrix)
@@ -32,6 +36,7 @@ def qr_png(content: str, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
 def qr_svg(content: str, size_mm: float = 30.0) -> str:
     """An inline ``<svg>`` element (no XML declaration, no external reference) ``size_mm`` wide, quiet zone included."""
     code = make_qr(content)
