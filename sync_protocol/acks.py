@@ -7,7 +7,7 @@ only after the commit that stored the events; a station replaces its stored ack 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,3 +288,14 @@ def accept_ack(
     if current is None or ack.version > current.version:
         return ack
     return current
+
+
+def shows_rollback(ack: Ack | None, local_heads: Mapping[int, int]) -> bool:
+    """Start-up self-check: True when central acknowledged more of some epoch than the local log holds — the store
+    was restored from a backup, so the station must stop appending and open a ``restore`` epoch.
+
+    ``local_heads`` maps each epoch to the station's last seq in it (absent = nothing).
+    """
+    if ack is None:
+        return False
+    return any(entry.through > local_heads.get(entry.epoch, 0) for entry in ack.epochs)

@@ -103,3 +103,14 @@ def test_inconsistent_ack_contents_are_malformed(entry):
 def test_duplicate_epochs_are_malformed():
     with pytest.raises(MalformedError):
         _ack(epochs=(EpochAck(1), EpochAck(1)))
+
+
+def test_log_behind_the_signed_ack_shows_a_rollback():
+    from sync_protocol.acks import shows_rollback
+
+    ack = _ack()
+    assert not shows_rollback(None, {})
+    assert not shows_rollback(ack, {1: 3000, 2: 100})
+    assert not shows_rollback(ack, {1: 3005, 2: 170})
+    assert shows_rollback(ack, {1: 2999, 2: 170})
+    assert shows_rollback(ack, {1: 3000})
