@@ -22,7 +22,9 @@ from casework.errors import Message, TransitionError, message
 class CaseState(Enum):
     """State of a case (办件状态)."""
 
-    VILLAGE_RECEIVED = "village_received"  # 村站收件, not yet legally received by the organ
+    VILLAGE_RECEIVED = (
+        "village_received"  # 代收: received by a village (or a non-accepting township), not yet by the organ
+    )
     IN_TRANSIT = "in_transit"  # 在途: the folder is with a 代办员 on its way to the accepting organ
     RECEIVED = "received"  # 收件 by the accepting organ: the §32 five-day clock runs
     CORRECTION_REQUESTED = "correction_requested"  # 补正告知 given, waiting for the applicant
@@ -47,7 +49,7 @@ class CaseState(Enum):
 
 
 _STATE_ZH = {
-    CaseState.VILLAGE_RECEIVED: "村站已收件",
+    CaseState.VILLAGE_RECEIVED: "已代收",
     CaseState.IN_TRANSIT: "代办在途",
     CaseState.RECEIVED: "已收件",
     CaseState.CORRECTION_REQUESTED: "待补正",
@@ -138,10 +140,11 @@ _WITHDRAWABLE = (
 )  # fmt: skip
 
 TRANSITIONS: tuple[Transition, ...] = (
-    _row("receive_at_village", [None], S.VILLAGE_RECEIVED, "village", "village_staff proxy_agent", "村站收件", "receive at the village station"),
+    _row("receive_at_village", [None], S.VILLAGE_RECEIVED, "village township", "village_staff proxy_agent township_clerk", "代收件", "receive on behalf of the accepting organ"),
     _row("receive", [None], S.RECEIVED, _ORGANS, _CLERKS, "窗口收件", "receive at the accepting organ's window"),
-    _row("dispatch", [S.VILLAGE_RECEIVED], S.IN_TRANSIT, "village", "village_staff proxy_agent", "交代办员报送", "hand the folder to an agent"),
+    _row("dispatch", [S.VILLAGE_RECEIVED], S.IN_TRANSIT, "village township", "village_staff proxy_agent township_clerk", "交代办员报送", "hand the folder to an agent"),
     _row("dispatch", [*_REVIEWING, S.DECIDED_GRANTED, S.DECIDED_REFUSED, S.RESULT_READY], None, "village township county", _ANY_STAFF, "移交卷宗", "hand a folder over"),
+    _row("dispatch", [S.IN_TRANSIT], None, "township", "township_clerk proxy_agent", "转送", "pass the folder on towards the accepting organ"),
     _row("receive_custody", [S.IN_TRANSIT], S.RECEIVED, _ORGANS, _CLERKS, "签收报送卷宗", "sign for a forwarded folder"),
     _row("receive_custody", [*_REVIEWING, S.DECIDED_GRANTED, S.DECIDED_REFUSED, S.RESULT_READY], None, "village township county", _ANY_STAFF, "签收卷宗", "sign for a folder"),
     _row("request_correction", [S.RECEIVED, S.CORRECTION_REQUESTED], S.CORRECTION_REQUESTED, _ORGANS, _CLERKS, "一次性告知补正", "request corrections (one-time notice)"),
@@ -192,6 +195,8 @@ def check_transition(
     open_gaps: int = 0,
     granted: bool | None = None,
     already_extended: bool = False,
+    acceptance_level: Level | None = None,
+    decision_level: Level | None = None,
 ) -> Intent:
     """May ``role`` at ``level`` do ``action`` on a case in ``state``? Returns the intent (from → to).
 
@@ -201,10 +206,14 @@ def check_transition(
             supplying the last one moves the case to ``accepted``.
         granted: for ``mark_result_ready``, whether the decision was a grant (a refusal needs no gaps closed).
         already_extended: 延期 is allowed once per case.
+        acceptance_level, decision_level: the pinned item's levels. When given, legal acceptance (and the
+            organ's own receipt) happens only at the acceptance level, decisions only at the decision level, and
+            only a level below the deciding one forwards.
 
     Raises:
         TransitionError: code ``unknown_action``, ``transition_not_allowed``, ``level_not_allowed``,
-            ``role_not_allowed``, ``gaps_open`` or ``already_extended``.
+            ``role_not_allowed``, ``not_acceptance_level``, ``not_decision_level``, ``gaps_open``, ``no_open_gap``
+            or ``already_extended``.
     """
     rows = transitions_for(action)
     if not rows:
@@ -247,6 +256,7 @@ def check_transition(
                 role=role.value,
             )
         )
+    _check_item_levels(action, level, acceptance_level, decision_level)
     if open_gaps > 0 and (
         action == "decide_grant" or (action == "mark_result_ready" and granted is not False)
     ):
@@ -267,12 +277,65 @@ def check_transition(
             message("already_extended", "每件只能延期一次", "A case can be extended only once")
         )
     to_state = row.to_state if row.to_state is not None else state
+    if (
+        action == "receive_custody"
+        and state is CaseState.IN_TRANSIT
+        and acceptance_level is not None
+        and level is not acceptance_level
+    ):
+        to_state = CaseState.IN_TRANSIT  # a relay hop (村 → 镇 → 县): the organ has not received it yet
     if action == "supply_gap" and open_gaps == 1 and state is CaseState.ACCEPTED_WITH_GAPS:
         to_state = CaseState.ACCEPTED
     if action == "supply_gap" and state is CaseState.FORWARDED:
         to_state = CaseState.FORWARDED
     assert to_state is not None
     return Intent(action, state, to_state, message(action, row.zh, row.en))
+
+
+ACCEPTANCE_ACTIONS = frozenset(
+    {"receive", "request_correction", "refuse_acceptance", "accept", "accept_with_gaps"}
+)
+DECISION_ACTIONS = frozenset({"decide_grant", "decide_refuse"})
+
+
+def _check_item_levels(
+    action: str, level: Level, acceptance_level: Level | None, decision_level: Level | None
+) -> None:
+    if acceptance_level is not None and action in ACCEPTANCE_ACTIONS and level is not acceptance_level:
+        raise TransitionError(
+            message(
+                "not_acceptance_level",
+                "本事项由{accept_zh}级受理；{level_zh}级只能代收后报送",
+                "This item is accepted at {accept} level; at {level} level it can only be received on behalf "
+                "and sent on",
+                accept=acceptance_level.value,
+                accept_zh=_LEVEL_ZH[acceptance_level],
+                level=level.value,
+                level_zh=_LEVEL_ZH[level],
+            )
+        )
+    if decision_level is None:
+        return
+    if action in DECISION_ACTIONS and level is not decision_level:
+        raise TransitionError(
+            message(
+                "not_decision_level",
+                "本事项由{decide_zh}级决定，{level_zh}级不能作出决定",
+                "This item is decided at {decide} level, not at {level} level",
+                decide=decision_level.value,
+                decide_zh=_LEVEL_ZH[decision_level],
+                level=level.value,
+                level_zh=_LEVEL_ZH[level],
+            )
+        )
+    if action == "forward" and level is decision_level:
+        raise TransitionError(
+            message(
+                "not_decision_level",
+                "本级即为决定机关，无需上报",
+                "This level decides the item itself; there is nothing to forward",
+            )
+        )
 
 
 def allowed_actions(state: CaseState | None, level: Level, role: Role) -> list[str]:

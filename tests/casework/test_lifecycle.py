@@ -156,3 +156,33 @@ def test_every_non_terminal_state_can_be_reached_and_left():
 def test_allowed_actions_for_a_village_clerk_on_a_new_receipt():
     assert allowed_actions(S.VILLAGE_RECEIVED, V, VS) == ["dispatch", "withdraw"]
     assert "accept" in allowed_actions(S.RECEIVED, T, TC)
+
+
+def test_item_levels_decide_who_accepts_and_who_decides():
+    # 低保: accepted by the township, decided by the county
+    levels = {"acceptance_level": T, "decision_level": C}
+    assert check_transition(S.RECEIVED, "accept", T, TC, **levels).to_state is S.ACCEPTED
+    assert check_transition(S.ACCEPTED, "forward", T, TC, **levels).to_state is S.FORWARDED
+    with pytest.raises(TransitionError) as raised:
+        check_transition(S.ACCEPTED, "decide_grant", T, TC, **levels)
+    assert raised.value.code == "not_decision_level"
+    assert check_transition(S.FORWARDED, "decide_grant", C, CC, **levels).to_state is S.DECIDED_GRANTED
+    # 宅基地: accepted and decided by the township, nothing to forward
+    with pytest.raises(TransitionError) as nothing_to_forward:
+        check_transition(S.ACCEPTED, "forward", T, TC, acceptance_level=T, decision_level=T)
+    assert nothing_to_forward.value.code == "not_decision_level"
+
+
+def test_a_township_receives_a_county_item_only_on_behalf_and_relays_it():
+    levels = {"acceptance_level": C, "decision_level": C}  # 户口迁入: 镇帮办, 派出所 decides
+    with pytest.raises(TransitionError) as raised:
+        check_transition(None, "receive", T, TC, **levels)
+    assert raised.value.code == "not_acceptance_level"
+    assert "代收" in raised.value.text("zh")
+    assert check_transition(None, "receive_at_village", T, TC, **levels).to_state is S.VILLAGE_RECEIVED
+    assert check_transition(S.VILLAGE_RECEIVED, "dispatch", T, TC, **levels).to_state is S.IN_TRANSIT
+    # a village folder relayed through the township stays in transit until the county signs for it
+    assert check_transition(S.IN_TRANSIT, "receive_custody", T, TC, **levels).to_state is S.IN_TRANSIT
+    assert check_transition(S.IN_TRANSIT, "dispatch", T, PA, **levels).to_state is S.IN_TRANSIT
+    assert check_transition(S.IN_TRANSIT, "receive_custody", C, CC, **levels).to_state is S.RECEIVED
+    assert check_transition(S.RECEIVED, "accept", C, CC, **levels).to_state is S.ACCEPTED
