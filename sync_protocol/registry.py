@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import PROTOCOL_VERSION, schema
 from .canonical import canonical_bytes
 from .errors import MalformedError, RollbackError, UnknownKeyError
+from .ingest import KeyStatus
 from .keys import SigningKey, key_id
 from .signed import SignedObject, parse_signed, sign_object
 from .trust import LEVELS, Root, check_network
@@ -88,6 +89,14 @@ class Registry:
         """True when the key was revoked before (epoch, seq) ``position``."""
         revoked = self.station_key(station_id, kid).revoked_after
         return revoked is not None and position > revoked
+
+    def key_status(self, station_id: str, kid: str) -> KeyStatus:
+        """The view ``ingest.decide`` takes of the key that signed a batch."""
+        try:
+            key = self.station_key(station_id, kid)
+        except UnknownKeyError:
+            return KeyStatus(known=False)
+        return KeyStatus(known=True, revoked_after=key.revoked_after)
 
     def box_key_for(self, station_id: str) -> bytes:
         """The X25519 key to seal a station's bundles to: its newest unrevoked key."""

@@ -89,3 +89,12 @@ def test_malformed_revocation_is_refused(rev):
     data = _registry().raw.replace(b'"rev":[1,500]', rev)
     with pytest.raises(MalformedError):
         parse_registry(data)
+
+
+def test_key_status_feeds_the_ingest_decision():
+    from sync_protocol.ingest import KeyStatus
+
+    registry = _registry(revoked=(2, 40))
+    assert registry.key_status(STATION, STATION_KEY.key_id) == KeyStatus(True, (2, 40))
+    assert registry.key_status(STATION, NEW_KEY.key_id) == KeyStatus(True, None)
+    assert registry.key_status("st-nope", NEW_KEY.key_id) == KeyStatus(False)
