@@ -14,6 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
+from casework.caseview import CaseView
+from casework.catalog import Item
+from casework.deadlines import ClockStatus
+
 
 @dataclass(frozen=True)
 class Period:
@@ -168,3 +172,47 @@ def by_station(cases: Sequence[CaseSummary], period: Period) -> dict[str, KpiRep
     """The same report per station."""
     stations = sorted({c.station for c in cases})
     return {s: compute_kpis([c for c in cases if c.station == s], period) for s in stations}
+
+
+# Material statuses that mean the applicant handed something in (免提交 and 告知承诺 do not count).
+_SUBMITTED = frozenset({"received", "original_returned", "deferred"})
+
+
+def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = "") -> CaseSummary:
+    """The KPI summary of a folded case under its pinned item version and its computed clock.
+
+    Trips (跑动次数): 0 for a 代办 case (received at a village, or with an agent); otherwise one visit to file,
+    one more per 补正 round, and one to collect the result at a window unless it was handed over on the day of
+    filing (即办件) or delivered by an agent or by post.
+    """
+    via_proxy = view.village_received_on is not None or view.agent_id is not None
+    if via_proxy:
+        trips = 0
+    else:
+        trips = 1 + (1 if view.correction_notice_on is not None else 0)
+        if view.delivery_method == "window" and view.delivered_on not in (None, view.received_on):
+            trips += 1
+    bad_rectified = sum(
+        1
+        for record in view.followups.values()
+        if record.get("status") == "closed"
+        and ("rectified" in record["steps"] or record.get("verdict") in ("unreasonable", "malicious"))
+    )
+    return CaseSummary(
+        item_code=item.code,
+        accepted_on=view.accepted_on or (clock.clock_start if "deemed_accepted" in clock.flags else None),
+        completed_on=view.result_ready_on,
+        deadline=clock.deadline,
+        promised_days=item.promised_limit_days,
+        legal_days=item.legal_limit_days,
+        immediate=item.is_immediate,
+        with_gaps=bool(view.gaps),
+        via_proxy=via_proxy,
+        steps=1 + view.review_steps,
+        materials=sum(1 for status in view.materials.values() if status in _SUBMITTED),
+        applicant_trips=trips,
+        completed_in_village=via_proxy and view.result_ready_on is not None,
+        rating_levels=tuple(int(r["level"]) for r in view.ratings),
+        bad_ratings_rectified=bad_rectified,
+        station=station or view.station,
+    )

@@ -130,3 +130,60 @@ def test_reform_city_shaped_report():
     assert percent_text(report.satisfaction_rate) == "98.50%"
     assert percent_text(report.time_limit_compression) == "16.67%"  # 1 − 25/30
     assert report.overdue == 0 and report.on_time_rate == 1
+
+
+def _event(event_type, **payload):
+    from casework.events import CaseEvent
+
+    return CaseEvent(event_type, payload)
+
+
+def test_summarize_a_window_case_with_a_correction_round():
+    from casework.calendar import default_calendar
+    from casework.catalog import demo_catalog
+    from casework.deadlines import compute_clock
+    from casework.events import fold
+    from casework.kpi import summarize
+
+    item = demo_catalog().item("XK00501000")
+    view = fold(
+        [
+            _event("received", to="received", case_no="N-9", item_code=item.code, item_version=1,
+                   applicant_id="ap", station="T01", received_on="2026-11-02", channel="window",
+                   materials=[{"key": "form_homestead", "status": "received"},
+                              {"key": "id_or_household", "status": "shared"},
+                              {"key": "old_homestead_promise", "status": "promised"}]),
+            _event("correction_requested", **{"from": "received"}, to="correction_requested",
+                   notice_on="2026-11-03", corrections=[{"material": "house_design", "problem": "缺少"}]),
+            _event("accepted_with_gaps", **{"from": "correction_requested"}, to="accepted_with_gaps",
+                   accepted_on="2026-11-05", gaps=[{"material": "house_design", "supply_by": "2026-11-12"}]),
+            _event("gap_supplied", **{"from": "accepted_with_gaps"}, to="accepted", material="house_design",
+                   supplied_on="2026-11-10"),
+            _event("review_note", **{"from": "accepted"}, to="accepted", step="联审", opinion="同意"),
+            _event("decided", **{"from": "accepted"}, to="decided_granted", decided_on="2026-11-20",
+                   outcome="granted", reasons=[]),
+            _event("result_ready", **{"from": "decided_granted"}, to="result_ready", ready_on="2026-11-20",
+                   notice_sent=True, pickup="window"),
+            _event("delivered", **{"from": "result_ready"}, to="delivered", delivered_on="2026-11-23",
+                   method="window", signed_by="李四"),
+            _event("rated", rating_id="r", level=2, stage="completion", channel="window_device",
+                   rated_on="2026-11-23", rater="applicant"),
+            _event("followup_opened", followup_id="f", rating_id="r", opened_on="2026-11-23", due_on="2026-12-14"),
+            _event("followup_visited", followup_id="f", visited_on="2026-11-24", note="回访"),
+            _event("followup_verdict", followup_id="f", verdict="reasonable", note="属实"),
+            _event("followup_rectified", followup_id="f", rectified_on="2026-11-25", measures="整改"),
+            _event("followup_closed", followup_id="f", closed_on="2026-11-26"),
+        ],
+        strict=True,
+    )  # fmt: skip
+    clock = compute_clock(default_calendar(), view.clock_inputs(item.promised_limit_days), D(2026, 11, 30))
+    summary = summarize(view, item, clock)
+    assert summary.accepted_on == D(2026, 11, 5) and summary.completed_on == D(2026, 11, 20)
+    assert summary.deadline == D(2026, 11, 26)
+    assert summary.with_gaps and not summary.via_proxy and not summary.immediate
+    assert summary.steps == 3  # acceptance, joint review, decision
+    assert summary.materials == 2  # the form and the supplied design; shared and promised ones do not count
+    assert summary.applicant_trips == 3  # filing, the correction round, collecting the result
+    assert summary.rating_levels == (2,) and summary.bad_ratings_rectified == 1
+    report = compute_kpis([summary], NOV)
+    assert report.on_time_rate == 1 and report.rectification_rate == 1
