@@ -8,7 +8,7 @@ only after the commit that stored the events; a station replaces its stored ack 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import PROTOCOL_VERSION, schema
@@ -72,7 +72,7 @@ class EpochAck:
     missing: tuple[SeqRange, ...] = ()
     forks: tuple[ForkNote, ...] = ()
     quarantined: tuple[QuarantineNote, ...] = ()
-    not_applied: tuple[NotAppliedNote, ...] = field(default=())
+    not_applied: tuple[NotAppliedNote, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

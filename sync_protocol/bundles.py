@@ -221,12 +221,37 @@ def make_bundle_plaintext(
 
 
 def build_bundle(
-    *, station_box_public: bytes, extra_recipients: Sequence[bytes] = (), **fields: Any
+    *,
+    station_box_public: bytes,
+    network: str,
+    station_id: str,
+    version: int,
+    prev_bundle_id: str,
+    snapshot: bool,
+    issued_ms: int,
+    expires_ms: int,
+    central_time_ms: int,
+    parts: Sequence[BundlePart],
+    central_key: SigningKey,
+    roots: Sequence[bytes] = (),
+    extra_recipients: Sequence[bytes] = (),
 ) -> BundleFile:
-    """``make_bundle_plaintext`` sealed to the station's X25519 key (plus any extra recipients)."""
+    """``make_bundle_plaintext`` sealed to the station's X25519 key (plus any extra recipients, e.g. escrow)."""
     from .seal import seal
 
-    manifest, plaintext = make_bundle_plaintext(**fields)
+    manifest, plaintext = make_bundle_plaintext(
+        network=network,
+        station_id=station_id,
+        version=version,
+        prev_bundle_id=prev_bundle_id,
+        snapshot=snapshot,
+        issued_ms=issued_ms,
+        expires_ms=expires_ms,
+        central_time_ms=central_time_ms,
+        parts=parts,
+        central_key=central_key,
+        roots=roots,
+    )
     sealed = seal(plaintext, [station_box_public, *extra_recipients])
     return BundleFile(
         bundle_file_name(manifest.station_id, manifest.version, sealed), sealed, manifest.bundle_id

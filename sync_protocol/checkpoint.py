@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import PROTOCOL_VERSION, schema
 from .canonical import canonical_bytes
 from .errors import MalformedError, SignatureError, WrongNetworkError
-from .events import MAX_ATTACHMENTS, AttachmentRef, _attachment
+from .events import MAX_ATTACHMENTS, AttachmentRef, parse_attachment_ref
 from .hlc import HLC
 from .keys import SigningKey, key_id
 from .signed import SignedObject, parse_signed, sign_object
@@ -64,7 +64,7 @@ def _from_signed(signed: SignedObject) -> Checkpoint:
     if last_seq < first_seq:
         raise MalformedError("checkpoint range is empty")
     HLC.from_string(schema.string(obj, "hlc", max_length=19))
-    blobs = tuple(_attachment(b) for b in schema.array(obj, "blobs", max_items=MAX_BLOBS))
+    blobs = tuple(parse_attachment_ref(b) for b in schema.array(obj, "blobs", max_items=MAX_BLOBS))
     if len({b.sha256 for b in blobs}) != len(blobs):
         raise MalformedError("checkpoint lists a blob twice")
     return Checkpoint(

@@ -159,7 +159,8 @@ def new_uuid7(unix_ms: int | None = None, random_bytes: bytes | None = None) -> 
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _attachment(item: Any) -> AttachmentRef:
+def parse_attachment_ref(item: Any) -> AttachmentRef:
+    """Validate one ``{"mt", "sha256", "size"}`` reference."""
     obj = schema.require_object(item, "attachment")
     schema.exact_keys(obj, _ATTACHMENT_FIELDS, "attachment")
     return AttachmentRef(
@@ -251,7 +252,9 @@ def parse_event(body: bytes) -> Event:
         base_own_event=own,
         catalog_version=schema.integer(obj, "cat"),
         payload=payload,
-        attachments=tuple(_attachment(a) for a in schema.array(obj, "att", max_items=MAX_ATTACHMENTS)),
+        attachments=tuple(
+            parse_attachment_ref(a) for a in schema.array(obj, "att", max_items=MAX_ATTACHMENTS)
+        ),
     )
     if event_type in PROTOCOL_TYPES:
         schema.integer(obj, "sv", minimum=1, maximum=1)

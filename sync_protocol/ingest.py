@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from .batch import OpenedBatch
-from .events import EPOCH_OPEN, REHOME, Event, epoch_open_event, rehome_event
+from .events import EPOCH_OPEN, KEY_ROTATE, REHOME, Event, epoch_open_event, rehome_event
 from .hlc import HLC, is_clock_suspect
 
 Position = tuple[int, int]
@@ -253,7 +253,7 @@ def decide_batch(
 
 def forked_events(local_epoch_events: Sequence[Event], fork_seq: int) -> list[Event]:
     """The station's own events from ``fork_seq`` on (its side of the fork) whose content must be re-issued."""
-    return [e for e in local_epoch_events if e.seq >= fork_seq and e.type not in (EPOCH_OPEN, "key.rotate")]
+    return [e for e in local_epoch_events if e.seq >= fork_seq and e.type not in (EPOCH_OPEN, KEY_ROTATE)]
 
 
 def fork_recovery_events(
