@@ -243,6 +243,8 @@ def read_batch_plaintext(
     verify_checkpoint(checkpoint, public_key_for(checkpoint.station_id, checkpoint.key_id), network=network)
     if checkpoint.recipient_key_id not in set(recipient_key_ids):
         raise WrongRecipientError("the checkpoint names another recipient")
+    if checkpoint.event_count > MAX_BATCH_EVENTS:
+        raise SizeLimitError(f"more than {MAX_BATCH_EVENTS} events in one batch")
     if len(bodies) != checkpoint.event_count:
         raise DigestMismatchError("event count differs from the checkpoint's seq range")
     events = tuple(parse_event(body) for body in bodies)
@@ -265,6 +267,8 @@ def read_batch_plaintext(
         raise DigestMismatchError("blob sections differ from the checkpoint's blob list")
     blobs = []
     for digest, data in blob_sections:
+        if len(data) > MAX_INLINE_BLOB:
+            raise SizeLimitError(f"inline blob {digest} is larger than {MAX_INLINE_BLOB} bytes")
         if hashlib.sha256(data).hexdigest() != digest or len(data) != listed[digest].size:
             raise DigestMismatchError(f"blob {digest} does not match its digest or size")
         blobs.append(InlineBlob(data, listed[digest].media_type))

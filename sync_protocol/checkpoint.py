@@ -65,8 +65,8 @@ def _from_signed(signed: SignedObject) -> Checkpoint:
         raise MalformedError("checkpoint range is empty")
     HLC.from_string(schema.string(obj, "hlc", max_length=19))
     blobs = tuple(parse_attachment_ref(b) for b in schema.array(obj, "blobs", max_items=MAX_BLOBS))
-    if len({b.sha256 for b in blobs}) != len(blobs):
-        raise MalformedError("checkpoint lists a blob twice")
+    if [b.sha256 for b in blobs] != sorted({b.sha256 for b in blobs}):
+        raise MalformedError("checkpoint blobs must be in ascending sha256 order without repeats")
     return Checkpoint(
         raw=signed.raw,
         body=signed.body,

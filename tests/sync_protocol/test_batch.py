@@ -15,6 +15,7 @@ from sync_protocol.batch import (
     read_batch_plaintext,
     split_into_batches,
 )
+from sync_protocol.checkpoint import sign_checkpoint
 from sync_protocol.errors import (
     ChainError,
     DigestMismatchError,
@@ -242,3 +243,29 @@ def test_batch_refuses_events_of_another_station():
             hlc=events[-1].hlc,
             wall_ms=T0,
         )
+
+
+def test_oversized_inline_blob_is_refused_on_both_sides():
+    big = InlineBlob(b"x" * (256 * 1024 + 1), "image/jpeg")
+    with pytest.raises(SizeLimitError):
+        _plaintext(make_chain(2), [big])
+    events = make_chain(2)
+    checkpoint, _ = _plaintext(events)
+    forged = sign_checkpoint(
+        network=NETWORK,
+        station_id=STATION,
+        signing_key=STATION_KEY,
+        epoch=1,
+        first_seq=1,
+        last_seq=2,
+        prev=checkpoint.prev,
+        head=checkpoint.head,
+        events_sha256=checkpoint.events_sha256,
+        recipient_key_id=CENTRAL_BOX.key_id,
+        bundle_version=0,
+        hlc=checkpoint.hlc,
+        wall_ms=T0,
+        blobs=[big.ref],
+    )
+    with pytest.raises(SizeLimitError):
+        _read(zlib.compress(encode_container(forged, events, [big])))
