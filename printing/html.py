@@ -9,6 +9,7 @@ import jinja2
 
 from .layout import Layout
 from .qr import qr_svg
+from .text import finalize_html
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -23,6 +24,7 @@ _environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=finalize_html,
 )
 _environment.globals["qr_svg"] = qr_svg
 

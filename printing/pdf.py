@@ -21,6 +21,7 @@ from reportlab.platypus import (
     Frame,
     HRFlowable,
     KeepTogether,
+    LayoutError,
     PageBreak,
     PageTemplate,
     Spacer,
@@ -29,6 +30,7 @@ from reportlab.platypus import (
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
 
+from .errors import DocumentError
 from .fonts import FontConfig, cjk_font
 from .layout import (
     Block,
@@ -44,7 +46,7 @@ from .layout import (
     Table,
 )
 from .qr import QUIET_ZONE, qr_matrix
-from .xmltext import escape
+from .text import clean_text, pdf_markup
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 20 * mm
@@ -104,7 +106,7 @@ class SealFlowable(Flowable):
     def draw(self) -> None:
         c = self.canv
         lines = ((self.seal.organ, 12.0), (self.seal.seal_label, 9.5), (self.seal.date_text, 11.0))
-        widest = max(c.stringWidth(text, self.font, size) for text, size in lines)
+        widest = max(c.stringWidth(clean_text(text), self.font, size) for text, size in lines)
         centre = min(self.width - 36 * mm, self.width - widest / 2)
         c.saveState()
         c.setStrokeColor(colors.HexColor("#bbbbbb"))
@@ -115,7 +117,7 @@ class SealFlowable(Flowable):
         for text, size in lines:
             c.setFont(self.font, size)
             c.setFillColor(colors.HexColor("#666666") if size < 10 else colors.black)
-            c.drawCentredString(centre, y, text)
+            c.drawCentredString(centre, y, clean_text(text))
             y -= 9 * mm
 
 
@@ -160,7 +162,7 @@ class _Renderer:
         return TableStyle([("FONTNAME", (0, 0), (-1, -1), self.font), *commands])
 
     def para(self, text: str, style: str) -> RLParagraph:
-        return RLParagraph(escape(text), self.styles[style])
+        return RLParagraph(pdf_markup(text), self.styles[style])
 
     def qr_with_caption(self, qr: Qr, size: float) -> list[Flowable]:
         parts: list[Flowable] = [QrFlowable(qr.payload, size)]
@@ -217,7 +219,9 @@ class _Renderer:
                 row += [""] * (2 * block.columns - 2)
                 commands.append(("SPAN", (1, number), (-1, number)))
             rows.append(row)
-        table = RLTable(rows, colWidths=[label_width, value_width] * block.columns, hAlign="LEFT")
+        table = RLTable(
+            rows, colWidths=[label_width, value_width] * block.columns, hAlign="LEFT", splitInRow=1
+        )
         table.setStyle(self.style(commands))
         return table
 
@@ -226,7 +230,7 @@ class _Renderer:
         widths = [CONTENT_WIDTH * w / total for w in block.widths]
         rows: list[list[Any]] = [[self.para(h, "head_cell") for h in block.headers]]
         rows += [[self.cell(value) for value in row] for row in block.rows]
-        table = RLTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table = RLTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", splitInRow=1)
         commands: list[tuple[Any, ...]] = [
             ("GRID", (0, 0), (-1, -1), 0.5, LINE),
             ("BACKGROUND", (0, 0), (-1, 0), SHADE),
@@ -251,7 +255,7 @@ class _Renderer:
         return table
 
     def notice(self, text: str) -> Flowable:
-        table = RLTable([[self.para(text, "notice")]], colWidths=[CONTENT_WIDTH])
+        table = RLTable([[self.para(text, "notice")]], colWidths=[CONTENT_WIDTH], splitInRow=1)
         table.setStyle(
             self.style(
                 [
@@ -312,7 +316,7 @@ def _canvas_maker(font: str, footer: str) -> Any:
                 self.setFont(font, 8)
                 self.setFillColor(colors.HexColor("#444444"))
                 if footer:
-                    self.drawCentredString(PAGE_WIDTH / 2, 13 * mm, footer)
+                    self.drawCentredString(PAGE_WIDTH / 2, 13 * mm, clean_text(footer))
                 self.drawCentredString(PAGE_WIDTH / 2, 8 * mm, f"第 {number} 页 / 共 {total} 页")
                 super().showPage()
             super().save()
@@ -325,6 +329,7 @@ def render_layout_pdf(layout: Layout, fonts: FontConfig | None = None) -> bytes:
 
     Raises:
         FontMissingError: no embeddable CJK font was found (see :func:`printing.fonts.cjk_font`).
+        DocumentError: a value is too long to fit on a page even after splitting.
     """
     font = cjk_font(fonts)
     renderer = _Renderer(font)
@@ -350,8 +355,8 @@ def render_layout_pdf(layout: Layout, fonts: FontConfig | None = None) -> bytes:
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=layout.title,
-        subject=f"{layout.number_label}：{layout.doc_number}",
+        title=clean_text(layout.title),
+        subject=clean_text(f"{layout.number_label}：{layout.doc_number}"),
         author="yiciban",
         creator="yiciban printing",
         invariant=1,
@@ -361,5 +366,8 @@ def render_layout_pdf(layout: Layout, fonts: FontConfig | None = None) -> bytes:
     )
     frame = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM, id="body")
     template.addPageTemplates([PageTemplate(id="a4", frames=[frame])])
-    template.build(story, canvasmaker=_canvas_maker(font, layout.footer))
+    try:
+        template.build(story, canvasmaker=_canvas_maker(font, layout.footer))
+    except LayoutError as e:
+        raise DocumentError(f"a value is too long to lay out on A4: {str(e)[:120]}") from e
     return buffer.getvalue()

@@ -13,14 +13,25 @@ import io
 
 import segno
 
+from .errors import DocumentError
+
 ERROR_LEVEL = "m"
 QUIET_ZONE = 4
 """Modules of white border the QR specification asks for."""
 
 
 def make_qr(content: str) -> segno.QRCode:
-    """A (never micro) QR code for ``content``; the error level may be boosted when it costs no size."""
-    return segno.make_qr(content, error=ERROR_LEVEL)
+    """A (never micro) QR code for ``content``; the error level may be boosted when it costs no size.
+
+    Raises:
+        DocumentError: the content is empty, too long for a QR code, or not encodable text.
+    """
+    if not content:
+        raise DocumentError("a QR code needs content")
+    try:
+        return segno.make_qr(content, error=ERROR_LEVEL)
+    except (segno.DataOverflowError, UnicodeError, ValueError) as e:
+        raise DocumentError(f"the QR content cannot be encoded ({len(content)} characters): {e}") from e
 
 
 @functools.lru_cache(maxsize=256)
