@@ -28,3 +28,34 @@ def test_no_floats_in_casework_source_literals():
             n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, float)
         ]
         assert floats == [], f"{path.name}: float literals on lines {floats}"
+
+
+MESSAGE_BUILDERS = {"message", "_id_error", "_r", "_fail", "identifier_error"}
+
+
+def _message_calls():
+    for path in sorted(Path(casework.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id not in MESSAGE_BUILDERS:
+                continue
+            # _fail(event_type, path, code, zh, en); the others take (code, zh, en, ...)
+            args = node.args[2:] if node.func.id == "_fail" else node.args
+            texts = [a.value for a in args[:3] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if len(texts) == 3:
+                yield path.name, node.lineno, *texts
+
+
+def _has_cjk(text):
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_every_clerk_facing_message_has_chinese_and_english():
+    calls = list(_message_calls())
+    assert len(calls) > 60
+    for name, line, code, zh, en in calls:
+        assert code.replace("_", "").isalnum() and code.islower(), (name, line, code)
+        assert _has_cjk(zh), (name, line, zh)
+        assert any(ch.isascii() and ch.isalpha() for ch in en), (name, line, en)
+        assert zh != en, (name, line)
