@@ -17,7 +17,7 @@ from .masking import mask_id_number, mask_name, mask_phone
 from .model import CaseDocument, Issuer, ItemRef, MaterialLine, Person
 from .pdf import render_layout_pdf
 from .qr import qr_png, qr_svg
-from .registry import DOCUMENT_KINDS, DocumentKind, compose, kind_of
+from .registry import DOCUMENT_KINDS, DocumentKind, compose, format_doc_number, kind_of
 
 
 def render(
@@ -59,6 +59,7 @@ __all__ = [
     "PrintingError",
     "UnknownDocumentKindError",
     "compose",
+    "format_doc_number",
     "kind_of",
     "mask_id_number",
     "mask_name",

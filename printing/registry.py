@@ -62,6 +62,8 @@ class DocumentKind:
     compose: Callable[[Any], Layout]
     copies: tuple[str, ...] = ()
     """Labels of the copies printed by default (一式两份); one unlabelled copy when empty."""
+    number_code: str = ""
+    """The type code in a 文书编号 (收, 受, 补…); see :func:`format_doc_number`."""
 
 
 DOCUMENT_KINDS: dict[str, DocumentKind] = {
@@ -74,6 +76,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             MaterialsReceipt,
             compose_materials_receipt,
             ("递交人联", "存根联"),
+            number_code="收",
         ),
         DocumentKind(
             "acceptance_notice",
@@ -82,6 +85,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             AcceptanceNotice,
             compose_acceptance_notice,
             APPLICANT_AND_FILE,
+            number_code="受",
         ),
         DocumentKind(
             "correction_notice",
@@ -90,6 +94,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             CorrectionNotice,
             compose_correction_notice,
             APPLICANT_AND_FILE,
+            number_code="补",
         ),
         DocumentKind(
             "rejection_notice",
@@ -98,6 +103,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             RejectionNotice,
             compose_rejection_notice,
             APPLICANT_AND_FILE,
+            number_code="不受",
         ),
         DocumentKind(
             "gap_acceptance_notice",
@@ -106,6 +112,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             GapAcceptanceNotice,
             compose_gap_acceptance_notice,
             APPLICANT_AND_FILE,
+            number_code="容",
         ),
         DocumentKind(
             "gap_commitment",
@@ -114,6 +121,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             GapCommitment,
             compose_gap_commitment,
             ("承诺人联", "存档联"),
+            number_code="容诺",
         ),
         DocumentKind(
             "proof_commitment",
@@ -122,6 +130,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             ProofCommitment,
             compose_proof_commitment,
             ("承诺人联", "存档联"),
+            number_code="承",
         ),
         DocumentKind(
             "special_procedure_notice",
@@ -130,6 +139,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             SpecialProcedureNotice,
             compose_special_procedure_notice,
             APPLICANT_AND_FILE,
+            number_code="特",
         ),
         DocumentKind(
             "extension_notice",
@@ -138,6 +148,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             ExtensionNotice,
             compose_extension_notice,
             APPLICANT_AND_FILE,
+            number_code="延",
         ),
         DocumentKind(
             "result_ready_notice",
@@ -145,6 +156,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Notice that the result is ready",
             ResultReadyNotice,
             compose_result_ready_notice,
+            number_code="结",
         ),
         DocumentKind(
             "refusal_decision",
@@ -153,9 +165,15 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             RefusalDecision,
             compose_refusal_decision,
             APPLICANT_AND_FILE,
+            number_code="不许",
         ),
         DocumentKind(
-            "delivery_receipt", "送达回证", "Proof of delivery", DeliveryReceipt, compose_delivery_receipt
+            "delivery_receipt",
+            "送达回证",
+            "Proof of delivery",
+            DeliveryReceipt,
+            compose_delivery_receipt,
+            number_code="送",
         ),
         DocumentKind(
             "proxy_authorization",
@@ -164,6 +182,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             ProxyAuthorization,
             compose_proxy_authorization,
             ("委托人联", "代办站点联"),
+            number_code="委",
         ),
         DocumentKind(
             "handover_manifest",
@@ -172,6 +191,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             HandoverManifest,
             compose_handover_manifest,
             ("送出单位联", "接收单位联"),
+            number_code="交",
         ),
         DocumentKind("service_guide", "办事指南", "Service guide", ServiceGuide, compose_service_guide),
         DocumentKind(
@@ -184,6 +204,18 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
 }
 
 _BY_CLASS = {kind.data_class: kind for kind in DOCUMENT_KINDS.values()}
+
+
+def format_doc_number(station_code: str, kind: str, year: int, sequence: int) -> str:
+    """文书编号 in the usual form: ``{station code}{type code}〔{year}〕{sequence:04d}号``, e.g. 青山便民受〔2026〕0112号.
+
+    Raises:
+        UnknownDocumentKindError: the kind is not registered or has no numbering code.
+    """
+    registered = DOCUMENT_KINDS.get(kind)
+    if registered is None or not registered.number_code:
+        raise UnknownDocumentKindError(f"no 文书编号 type code for {kind!r}")
+    return f"{station_code}{registered.number_code}〔{year}〕{sequence:04d}号"
 
 
 def kind_of(document: object) -> DocumentKind:

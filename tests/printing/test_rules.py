@@ -6,7 +6,15 @@ import dataclasses
 
 import pytest
 
-from printing import DOCUMENT_KINDS, DocumentError, UnknownDocumentKindError, compose, kind_of, render
+from printing import (
+    DOCUMENT_KINDS,
+    DocumentError,
+    UnknownDocumentKindError,
+    compose,
+    format_doc_number,
+    kind_of,
+    render,
+)
 from printing.documents import Correction
 from printing.layout import Fields, Paragraph, Seal
 from printing.samples import TOWNSHIP, VILLAGE, sample_documents
@@ -139,3 +147,12 @@ def test_raw_id_numbers_are_masked_in_every_layout():
 def test_unknown_objects_are_not_printable():
     with pytest.raises(UnknownDocumentKindError):
         render(object())
+
+
+def test_document_numbers_follow_the_station_code_type_year_sequence_form():
+    assert format_doc_number("青山便民", "acceptance_notice", 2026, 112) == "青山便民受〔2026〕0112号"
+    assert format_doc_number("石桥", "materials_receipt", 2026, 7) == SAMPLES["materials_receipt"].doc_number
+    codes = [kind.number_code for kind in DOCUMENT_KINDS.values() if kind.number_code]
+    assert len(codes) == len(set(codes))
+    with pytest.raises(UnknownDocumentKindError):
+        format_doc_number("青山便民", "daily_sheet", 2026, 1)
