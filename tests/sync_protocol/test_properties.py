@@ -1,4 +1,4 @@
-"""Property tests for SYNC-DESIGN §12 invariants 1, 3 (non-seal layers), 4, 6 and 7."""
+"""Property tests for SYNC-DESIGN §12 invariants 1, 2 (inside the simulator), 3 (non-seal layers), 4, 6 and 7."""
 
 from __future__ import annotations
 
@@ -82,6 +82,8 @@ class CentralSimulator:
         for d in result.decisions:
             position = d.event.position
             if d.outcome.appends:
+                # invariant 2: nothing is applied before all its predecessors in its (station, epoch)
+                assert d.event.seq == 1 or (d.event.epoch, d.event.seq - 1) in self.ids
                 self.log.append(d.event)
                 self.ids[position] = d.event.event_id
                 self.heads[d.event.epoch] = (d.event.seq, d.event.event_id)
