@@ -63,6 +63,15 @@ class Level(Enum):
     COUNTY = "county"
     CENTRAL = "central"
 
+    @property
+    def zh(self) -> str:
+        return {
+            "village": "村（社区）",
+            "township": "乡镇（街道）",
+            "county": "县（市、区）",
+            "central": "中心",
+        }[self.value]
+
 
 class HandlingKind(Enum):
     """办件类型: 即办件 (decided the same day), 承诺件, 上报件 (examined here, decided above), 联办件."""

@@ -30,6 +30,16 @@ class Light(Enum):
     GREY = "grey"
     NONE = "none"
 
+    @property
+    def zh(self) -> str:
+        return {
+            "green": "绿灯",
+            "yellow": "黄灯（预警）",
+            "red": "红灯（超时）",
+            "grey": "灰灯（暂停计时）",
+            "none": "未计时",
+        }[self.value]
+
 
 @dataclass(frozen=True)
 class Pause:

@@ -79,6 +79,16 @@ class Role(Enum):
     PROXY_AGENT = "proxy_agent"
     CENTRAL_ADMIN = "central_admin"
 
+    @property
+    def zh(self) -> str:
+        return {
+            "village_staff": "村站工作人员",
+            "township_clerk": "乡镇窗口人员",
+            "county_clerk": "县级窗口人员",
+            "proxy_agent": "代办员",
+            "central_admin": "中心管理员",
+        }[self.value]
+
 
 @dataclass(frozen=True)
 class Transition:

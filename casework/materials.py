@@ -30,6 +30,20 @@ class MaterialStatus(Enum):
     PROMISED = "promised"  # 告知承诺 replaces it
     SHARED = "shared"  # 免提交: obtained by data sharing / 电子证照
 
+    @property
+    def zh(self) -> str:
+        return _STATUS_ZH[self.value]
+
+
+_STATUS_ZH = {
+    "received": "已收取",
+    "original_returned": "原件核验后退回",
+    "missing": "缺少",
+    "deferred": "容缺后补",
+    "promised": "告知承诺",
+    "shared": "免提交（共享获取）",
+}
+
 
 class WindowOutcome(Enum):
     """What the window may do with the application as it stands."""

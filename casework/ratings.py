@@ -42,6 +42,10 @@ class RatingStage(Enum):
     ACCEPTANCE = "acceptance"
     COMPLETION = "completion"
 
+    @property
+    def zh(self) -> str:
+        return {"acceptance": "受理阶段", "completion": "办结阶段"}[self.value]
+
 
 class RatingChannel(Enum):
     """Where the rating came from."""
@@ -52,6 +56,17 @@ class RatingChannel(Enum):
     SMS = "sms"  # 短信
     PHONE_FOLLOWUP = "phone_followup"  # 电话回访
     VILLAGE_TABLET = "village_tablet"  # 村站平板
+
+    @property
+    def zh(self) -> str:
+        return {
+            "window_device": "窗口评价器",
+            "paper_card": "纸质评价卡",
+            "qr_code": "二维码",
+            "sms": "短信",
+            "phone_followup": "电话回访",
+            "village_tablet": "村站平板",
+        }[self.value]
 
 
 class Rater(Enum):

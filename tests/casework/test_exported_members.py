@@ -59,3 +59,26 @@ def test_every_clerk_facing_message_has_chinese_and_english():
         assert _has_cjk(zh), (name, line, zh)
         assert any(ch.isascii() and ch.isalpha() for ch in en), (name, line, en)
         assert zh != en, (name, line)
+
+
+def test_every_enum_a_clerk_sees_has_a_chinese_label():
+    from casework.catalog import HandlingKind, ItemType, Level
+    from casework.deadlines import Light
+    from casework.lifecycle import CaseState, Role
+    from casework.materials import MaterialStatus
+    from casework.ratings import RatingChannel, RatingLevel, RatingStage
+
+    for enum in (
+        HandlingKind,
+        ItemType,
+        Level,
+        Light,
+        CaseState,
+        Role,
+        MaterialStatus,
+        RatingChannel,
+        RatingLevel,
+        RatingStage,
+    ):
+        for member in enum:
+            assert _has_cjk(member.zh), member
