@@ -37,7 +37,10 @@ def case_fields(doc: CaseDocument, *extra: tuple[str, str]) -> Fields:
 
 
 def header_qr(doc: CaseDocument) -> Qr:
-    return Qr(doc.qr_payload or doc.case_number, VERIFY_CAPTION)
+    """The signed payload when the station supplied one ("扫码核验"), else just the case number."""
+    if doc.qr_payload:
+        return Qr(doc.qr_payload, VERIFY_CAPTION)
+    return Qr(doc.case_number, "办件编号")
 
 
 def salutation(doc: CaseDocument) -> Paragraph:

@@ -156,3 +156,13 @@ def test_document_numbers_follow_the_station_code_type_year_sequence_form():
     assert len(codes) == len(set(codes))
     with pytest.raises(UnknownDocumentKindError):
         format_doc_number("青山便民", "daily_sheet", 2026, 1)
+
+
+def test_header_qr_says_verify_only_for_a_signed_payload():
+    plain = compose(SAMPLES["materials_receipt"]).header_qr
+    assert plain is not None and (plain.payload, plain.caption) == (
+        SAMPLES["materials_receipt"].case_number,
+        "办件编号",
+    )
+    signed = compose(dataclasses.replace(SAMPLES["materials_receipt"], qr_payload="YCB1.r.x.y")).header_qr
+    assert signed is not None and (signed.payload, signed.caption) == ("YCB1.r.x.y", "扫码核验")
