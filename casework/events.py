@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from casework.catalog import Item
 from casework.errors import EventPayloadError, message
 from casework.lifecycle import CaseState
 
@@ -307,6 +308,75 @@ def _check_rules(event_type: str, p: Mapping[str, Any]) -> None:
         raise _fail(event_type, "from", "missing_field", "缺少必填字段", "Required field is missing")
 
 
+def validate_against_item(event_type: str, payload: Mapping[str, Any], item: Item) -> None:
+    """Rules that need the pinned item version (central evaluates an event under the version it declares).
+
+    Checks: the received item and version are this one; material keys belong to the item; only deferrable
+    materials are 容缺 gaps; a pause names one of the item's special procedures with the catalog's counting
+    rule; an extension does not exceed the item's extension days.
+
+    Raises:
+        EventPayloadError: naming the field at fault.
+    """
+    keys = {m.key for m in item.materials}
+    if event_type == "received":
+        if (payload["item_code"], payload["item_version"]) != item.ref:
+            raise _fail(
+                event_type,
+                "item_code",
+                "item_mismatch",
+                "事项或版本与目录不符",
+                "Item or version does not match the catalog",
+            )
+        for index, entry in enumerate(payload["materials"]):
+            if entry["key"] not in keys:
+                raise _fail(
+                    event_type,
+                    f"materials[{index}].key",
+                    "unknown_material",
+                    "不是本事项的材料",
+                    "Not a material of this item",
+                )
+    elif event_type == "accepted_with_gaps":
+        for index, gap in enumerate(payload["gaps"]):
+            material = item.material(gap["material"])
+            if material is None or not material.deferrable:
+                raise _fail(
+                    event_type,
+                    f"gaps[{index}].material",
+                    "not_deferrable",
+                    "该材料不可容缺",
+                    "This material cannot be deferred",
+                )
+    elif event_type == "paused":
+        procedure = next((p for p in item.special_procedures if p.key == payload["procedure"]), None)
+        if procedure is None:
+            raise _fail(
+                event_type,
+                "procedure",
+                "unknown_procedure",
+                "本事项没有该特别程序",
+                "The item has no such special procedure",
+            )
+        if procedure.counts_toward_limit != payload["counts_toward_limit"]:
+            raise _fail(
+                event_type,
+                "counts_toward_limit",
+                "counting_rule",
+                "是否计入时限与目录不符",
+                "Differs from the catalog's counting rule",
+            )
+    elif event_type == "extended" and payload["days"] > item.extension_days:
+        raise _fail(
+            event_type,
+            "days",
+            "extension_too_long",
+            "延期不得超过 {days} 个工作日",
+            "An extension may add at most {days} working days",
+            days=item.extension_days,
+        )
+
+
 from casework.caseview import CaseView, fold  # noqa: E402  (re-export; caseview imports CaseEvent from here)
 
 __all__ = [
@@ -315,5 +385,6 @@ __all__ = [
     "CaseView",
     "action_of",
     "fold",
+    "validate_against_item",
     "validate_payload",
 ]

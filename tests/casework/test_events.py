@@ -235,3 +235,34 @@ def test_fold_withdrawn_and_merged_cases_have_no_clock():
     assert compute_clock(default_calendar(), view.clock_inputs(10), dt.date(2026, 12, 1)).light is Light.NONE
     merged = fold([ev("received", to="received"), ev("duplicate_merged")])
     assert merged.merged_into == "N-0" and not merged.is_open
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change", "path", "code"),
+    [
+        ("received", {"item_version": 2}, "item_code", "item_mismatch"),
+        ("received", {"materials": [{"key": "passport_photo", "status": "received"}]}, "materials[0].key", "unknown_material"),
+        ("accepted_with_gaps", {"gaps": [{"material": "form_dibao", "supply_by": "2026-11-12"}]}, "gaps[0].material", "not_deferrable"),
+        ("paused", {"procedure": "hearing"}, "procedure", "unknown_procedure"),
+        ("paused", {"counts_toward_limit": True}, "counts_toward_limit", "counting_rule"),
+        ("extended", {"days": 16}, "days", "extension_too_long"),
+    ],
+)  # fmt: skip
+def test_validate_against_the_pinned_item(event_type, change, path, code):
+    from casework.catalog import demo_catalog
+    from casework.events import validate_against_item
+
+    dibao = demo_catalog().item("GF00201000", 1)
+    validate_against_item(
+        event_type,
+        SAMPLES[event_type]
+        if event_type != "accepted_with_gaps"
+        else {
+            **SAMPLES[event_type],
+            "gaps": [{"material": "special_circumstances", "supply_by": "2026-11-12"}],
+        },
+        dibao,
+    )
+    with pytest.raises(EventPayloadError) as raised:
+        validate_against_item(event_type, {**SAMPLES[event_type], **change}, dibao)
+    assert (raised.value.path, raised.value.code) == (path, code)
