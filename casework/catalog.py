@@ -321,6 +321,27 @@ def search_items(catalog: Catalog, query: str, *, life_event: str | None = None)
     return [item for _, _, item in scored]
 
 
+def search_bundles(catalog: Catalog, query: str) -> list[Bundle]:
+    """Find 一件事 bundles by code, name (zh/en), pinyin initials or life event."""
+    needle = _fold_query(query)
+    found = []
+    for bundle in catalog.bundles:
+        event_names = [
+            _fold_query(e.name_zh) + "|" + _fold_query(e.name_en) + "|" + e.key
+            for e in catalog.life_events
+            if e.key in bundle.life_events
+        ]
+        haystack = [
+            bundle.code.lower(),
+            _fold_query(bundle.name_zh),
+            bundle.name_initials,
+            _fold_query(bundle.name_en),
+        ]
+        if not needle or any(needle in text for text in haystack + event_names):
+            found.append(bundle)
+    return found
+
+
 def _match_score(item: Item, needle: str, events: Iterable[LifeEvent]) -> int | None:
     code = item.code.lower()
     if code == needle:

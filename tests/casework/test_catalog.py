@@ -278,3 +278,13 @@ def test_dump_and_load_round_trip_is_canonical_friendly():
     assert load_catalog(dumped) == catalog
     text = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     assert load_catalog(text) == catalog
+
+
+def test_search_bundles_by_name_initials_and_life_event():
+    from casework.catalog import search_bundles
+
+    catalog = demo_catalog()
+    assert [b.code for b in search_bundles(catalog, "残疾人")] == ["YJ00003000"]
+    assert [b.code for b in search_bundles(catalog, "kn")] == ["YJ00004000"]  # 困难群众…
+    assert [b.code for b in search_bundles(catalog, "养老")] == ["YJ00005000"]  # life event 养老
+    assert len(search_bundles(catalog, "")) == len(catalog.bundles)
