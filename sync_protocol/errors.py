@@ -5,7 +5,10 @@ Tree::
     ProtocolError                      reason codes are lower_snake_case and stable on the wire (acks, quarantine)
     ├── MalformedError                 bytes that do not parse, or a schema violation
     │   ├── NonCanonicalError          the body is not the one canonical encoding of itself
-    │   └── SizeLimitError             over a documented size cap
+    │   ├── SizeLimitError             over a documented size cap
+    │   ├── Bech32Error                an age key string that is not valid Bech32
+    │   ├── BlobMismatchError          a blob whose content does not match its reference
+    │   └── DigestMismatchError        a section whose sha256 differs from the signed digest
     ├── SealError                      the age container
     │   ├── SealHeaderError            header unparsable, or its MAC fails
     │   ├── SealTruncatedError         the STREAM ended before a final chunk
@@ -23,7 +26,8 @@ Tree::
     │   └── GapError                   a predecessor is missing
     ├── RollbackError                  a version (ack, bundle, part) went backwards
     ├── StaleBundleError               a delta whose prev is not what we last applied
-    └── EnrollmentError                an enrollment request or code is unusable
+    ├── EnrollmentError                an enrollment request or code is unusable
+    └── FieldCryptError                a field encrypted at rest cannot be decrypted
 
 Modules of this package may add subclasses at the END of this file (append only), each with a one-line
 docstring and a unique ``reason``.
