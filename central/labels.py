@@ -70,23 +70,16 @@ def event_type_label(event_type: str) -> str:
 
 
 def case_state_label(state: str) -> str:
-    labels = {
-        "received": _("received"),
-        "correction_requested": _("correction requested"),
-        "not_accepted": _("not accepted"),
-        "accepted": _("accepted"),
-        "accepted_with_gaps": _("accepted with gaps"),
-        "in_review": _("in review"),
-        "paused": _("paused"),
-        "extended": _("extended"),
-        "granted": _("granted"),
-        "refused": _("refused"),
-        "result_ready": _("result ready"),
-        "delivered": _("delivered"),
-        "withdrawn": _("withdrawn"),
-        "terminated": _("terminated"),
-    }
-    return labels.get(state, state)
+    """casework's own state names (the station shows the same words); English from the state key."""
+    from flask_babel import get_locale
+
+    from casework.lifecycle import CaseState
+
+    try:
+        case_state = CaseState(state)
+    except ValueError:
+        return state
+    return case_state.zh if str(get_locale() or "zh") == "zh" else state.replace("_", " ")
 
 
 def audit_action_label(action: str) -> str:
@@ -110,13 +103,26 @@ def audit_action_label(action: str) -> str:
     return labels.get(action, action)
 
 
+def event_label(event: Any) -> str:
+    """An event's readable name: casework's bilingual summary for domain events, ours for protocol events."""
+    from flask_babel import get_locale
+
+    if getattr(event, "summary", None) is not None:
+        return event.summary.text(str(get_locale() or "zh"))
+    return event_type_label(event.event_type)
+
+
 def _mask(value: Any) -> str:
     return _ID_NUMBER.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(2), str(value))
 
 
 def payload_text(payload: dict[str, Any], limit: int = 240) -> str:
     """A short one-line rendering of an event payload, with anything shaped like an ID number masked."""
-    parts = [f"{key}: {_mask(value)}" for key, value in sorted(payload.items())]
+    parts = []
+    for key, value in sorted(payload.items()):
+        if isinstance(value, list | dict):
+            value = f"[{len(value)}]"
+        parts.append(f"{key}: {_mask(value)}")
     text = "; ".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -127,6 +133,7 @@ def init_labels(app: Flask) -> None:
         station_status_label,
         reason_label,
         event_type_label,
+        event_label,
         case_state_label,
         audit_action_label,
         payload_text,

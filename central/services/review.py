@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from casework.caseview import fold
+from casework.errors import Message
+from casework.events import CaseEvent
 from sync_protocol.errors import ProtocolError
 from sync_protocol.events import parse_event
 
@@ -30,6 +33,7 @@ class EventView:
     actor: str
     payload: dict[str, Any]
     held: bool = False
+    summary: Message | None = None
 
 
 def event_view(body: bytes, held: bool = False) -> EventView:
@@ -47,9 +51,16 @@ def event_view(body: bytes, held: bool = False) -> EventView:
         hlc=event.hlc,
         wall=_wall_text(event.wall_ms),
         actor=event.actor,
-        payload=dict(event.payload) if isinstance(event.payload, dict) else {"value": event.payload},
+        payload=dict(event.effective_payload),
         held=held,
+        summary=_summary(event.effective_type, event.effective_payload),
     )
+
+
+def _summary(event_type: str, payload: dict[str, Any]) -> Message | None:
+    """casework's own words for a domain event (the same the station shows), or None for protocol events."""
+    view = fold([CaseEvent(type=event_type, payload=payload)])
+    return view.timeline[0].summary if view.timeline else None
 
 
 def _wall_text(wall_ms: int) -> str:

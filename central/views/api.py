@@ -63,4 +63,8 @@ def enroll():
     reply = enroll_station(
         data, runtime.identity, runtime.cipher, runtime.root_document, request.remote_addr or ""
     )
+    from ..services.ingest import reevaluate_unknown_key_batches
+
+    for name in reevaluate_unknown_key_batches():
+        ingest_file_task(name)  # files that waited for this station's key
     return jsonify(reply)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
 
 from central import create_app
-from central.db import bind_database
+from central.db import bind_database, write_transaction
 from central.instance import init_instance
 from central.migrations import migrate
-from central.services.accounts import create_user
+from central.models import User
+from central.runtime import current_runtime
+from central.services.accounts import hash_password
+from central.services.stations import issue_enrollment_code, register_station
 
 PASSWORD = "correct horse 1"
 USERS = {"admin": "central_admin", "auditor": "auditor", "clerk": "township_clerk"}
@@ -34,12 +38,23 @@ def app_config(instance_path):
     return make_instance(instance_path, WTF_CSRF_ENABLED=False)
 
 
+@functools.cache
+def password_hash() -> str:
+    # argon2 is deliberately slow; one real hash shared by the fixture users keeps the suite fast.
+    return hash_password(PASSWORD)
+
+
+def add_user(username: str, role: str) -> None:
+    with write_transaction():
+        User.create(username=username, role=role, display_name=username, password_hash=password_hash())
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
     with app.app_context():
         for username, role in USERS.items():
-            create_user(username, PASSWORD, role)
+            add_user(username, role)
     return app
 
 
@@ -64,3 +79,20 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+TOWNSHIP, VILLAGE = "990101101000", "990101101201"
+
+
+@pytest.fixture
+def stations(app):
+    with app.app_context():
+        register_station("990101000000", "示范县政务服务中心", "county", None, "admin")
+        register_station(TOWNSHIP, "示范镇便民服务中心", "township", "990101000000", "admin")
+        register_station(VILLAGE, "示范村便民服务站", "village", TOWNSHIP, "admin")
+    return app
+
+
+def issue(app, station=VILLAGE, hours=72):
+    with app.app_context():
+        return issue_enrollment_code(station, "admin", current_runtime().cipher, hours).code

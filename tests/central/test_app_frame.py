@@ -12,6 +12,7 @@ from central.db import database
 from central.errors import ConfigError, InstanceError, MigrationError
 from central.migrations import MIGRATIONS, applied_migrations, migrate
 from central.models import AuditEntry
+from central.services.audit import record_audit
 from central.settings import SETTINGS, load_settings
 
 from .conftest import login, make_instance
@@ -84,6 +85,7 @@ def test_migrations_build_a_real_sqlite_file_and_run_once(app_config, instance_p
 def test_audit_log_refuses_update_and_delete(app):
     with app.app_context():
         database.connect(reuse_if_open=True)
+        record_audit("admin", "login", "admin")
         entry = AuditEntry.select().first()
         with pytest.raises((IntegrityError, OperationalError), match="append-only"):
             AuditEntry.update(action="logout").where(AuditEntry.id == entry.id).execute()

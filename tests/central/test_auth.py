@@ -12,7 +12,7 @@ from central.models import AuditEntry, LoginAttempt, User
 from central.roles import ROLES
 from central.services.accounts import AccountError, authenticate, create_user
 
-from .conftest import PASSWORD, USERS, csrf_token_from, login
+from .conftest import PASSWORD, USERS, add_user, csrf_token_from, login
 
 
 def test_passwords_are_stored_as_argon2_hashes(app):
@@ -176,7 +176,7 @@ def test_authorization_matrix(app):
         for role in ROLES:
             name = next((u for u, r in USERS.items() if r == role), f"user_{role}")
             if name not in USERS:
-                create_user(name, PASSWORD, role)
+                add_user(name, role)
             users[role] = name
     failures = []
     for role, username in users.items():

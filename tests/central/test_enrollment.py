@@ -8,8 +8,7 @@ import pytest
 
 from central.errors import RegistrationError
 from central.models import AuditEntry, EnrollmentCode, Station, StationKey, utcnow
-from central.runtime import current_runtime
-from central.services.stations import issue_enrollment_code, register_station
+from central.services.stations import register_station
 from sync_protocol.registry import verify_registry
 from sync_protocol.trust import (
     check_certificate_matches_request,
@@ -19,23 +18,7 @@ from sync_protocol.trust import (
 )
 
 from .builders import SimStation
-from .conftest import login
-
-TOWNSHIP, VILLAGE = "990101101000", "990101101201"
-
-
-@pytest.fixture
-def stations(app):
-    with app.app_context():
-        register_station("990101000000", "示范县政务服务中心", "county", None, "admin")
-        register_station(TOWNSHIP, "示范镇便民服务中心", "township", "990101000000", "admin")
-        register_station(VILLAGE, "示范村便民服务站", "village", TOWNSHIP, "admin")
-    return app
-
-
-def issue(app, station=VILLAGE, hours=72):
-    with app.app_context():
-        return issue_enrollment_code(station, "admin", current_runtime().cipher, hours).code
+from .conftest import TOWNSHIP, VILLAGE, issue, login
 
 
 def info(client):
