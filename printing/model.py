@@ -14,6 +14,11 @@ StationLevel = Literal["village", "township", "county"]
 
 SUPERVISION_HOTLINE = "12345"
 
+LICENSING_CORRECTION_BASIS = "《中华人民共和国行政许可法》第三十二条第一款第（四）项"
+LICENSING_REJECTION_BASIS = "《中华人民共和国行政许可法》第三十二条"
+LICENSING_EXTENSION_BASIS = "《中华人民共和国行政许可法》第四十二条"
+LICENSING_SPECIAL_PROCEDURE_BASIS = "《中华人民共和国行政许可法》第四十五条"
+
 
 @dataclass(frozen=True)
 class Person:
@@ -106,6 +111,11 @@ def format_date(value: date) -> str:
 def format_datetime(value: datetime) -> str:
     """2026年11月23日 09:05 — to the minute, as 收件时间 must be."""
     return f"{format_date(value.date())} {value.hour:02d}:{value.minute:02d}"
+
+
+def according_to(legal_basis: str) -> str:
+    """根据《…》的规定， — or nothing when no basis is given (never cite a law that does not apply)."""
+    return f"根据{legal_basis}的规定，" if legal_basis else ""
 
 
 def yes_no(flag: bool) -> str:

@@ -31,7 +31,7 @@ from .documents import (
     ServiceGuide,
     SpecialProcedureNotice,
 )
-from .model import Issuer, ItemRef, MaterialLine, Person
+from .model import LICENSING_EXTENSION_BASIS, Issuer, ItemRef, MaterialLine, Person
 
 VILLAGE = Issuer(
     organ="青山县青山镇石桥村民委员会",
@@ -122,6 +122,7 @@ def sample_documents() -> dict[str, object]:
             issued_on=date(2026, 11, 24),
             received_on=date(2026, 11, 24),
             reason="申请人户籍不在本镇，申请事项不属于本机关职权范围",
+            legal_basis="《最低生活保障审核确认办法》（民发〔2021〕57号）",
             competent_organ="申请人户籍所在地乡镇人民政府（街道办事处）",
             review_organ="青山县人民政府",
             court="青山县人民法院",
@@ -159,6 +160,7 @@ def sample_documents() -> dict[str, object]:
             expected_days=7,
             expected_end=date(2026, 12, 14),
             day_unit="日",
+            legal_basis="《最低生活保障审核确认办法》（民发〔2021〕57号）",
             **township,
         ),
         "extension_notice": ExtensionNotice(
@@ -173,6 +175,7 @@ def sample_documents() -> dict[str, object]:
             extension_days=10,
             new_deadline=date(2026, 12, 21),
             reason="需组织国土、规划、农业农村部门联合现场踏勘",
+            legal_basis=LICENSING_EXTENSION_BASIS,
             approver="青山镇人民政府镇长 陈立新",
         ),
         "result_ready_notice": ResultReadyNotice(

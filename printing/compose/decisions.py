@@ -12,7 +12,7 @@ from ..documents.decisions import (
 from ..errors import DocumentError
 from ..layout import Block, Fields, Heading, Layout, Paragraph, Qr, QrRow, Signatures, Table
 from ..masking import mask_id_number
-from ..model import format_date, format_datetime, yes_no
+from ..model import according_to, format_date, format_datetime, yes_no
 from .common import (
     case_fields,
     closing,
@@ -32,7 +32,7 @@ def compose_special_procedure_notice(doc: SpecialProcedureNotice) -> Layout:
         salutation(doc),
         Paragraph(
             f"你（单位）申请的“{doc.item.name}”，因{doc.reason}，需要进行{doc.procedure}。"
-            f"根据《中华人民共和国行政许可法》第四十五条的规定，{doc.procedure}所需时间{counted}办理时限，"
+            f"{according_to(doc.legal_basis)}{doc.procedure}所需时间{counted}办理时限，"
             "现将有关情况告知如下：",
             "indent",
         ),
@@ -66,7 +66,7 @@ def compose_extension_notice(doc: ExtensionNotice) -> Layout:
         salutation(doc),
         Paragraph(
             f"你（单位）申请的“{doc.item.name}”，因{doc.reason}，不能在{format_date(doc.original_deadline)}前"
-            f"作出决定。经{doc.approver}批准，根据{doc.legal_basis}的规定，办理期限延长{doc.extension_days}个工作日，"
+            f"作出决定。经{doc.approver}批准，{according_to(doc.legal_basis)}办理期限延长{doc.extension_days}个工作日，"
             f"延长后的办结期限为{format_date(doc.new_deadline)}。",
             "indent",
         ),
@@ -139,7 +139,7 @@ def compose_refusal_decision(doc: RefusalDecision) -> Layout:
             "indent",
         ),
         *(Paragraph(f"{n}. {reason}", "indent") for n, reason in enumerate(doc.reasons, start=1)),
-        Paragraph(f"根据{doc.legal_basis}的规定，本机关决定{doc.decision_kind}。", "indent"),
+        Paragraph(f"{according_to(doc.legal_basis)}本机关决定{doc.decision_kind}。", "indent"),
         remedies(doc.review_organ, doc.court),
         copies_note(),
     ]

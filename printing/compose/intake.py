@@ -13,7 +13,7 @@ from ..documents.intake import (
 )
 from ..errors import DocumentError
 from ..layout import Block, Fields, Heading, Layout, Paragraph, Signatures, Table
-from ..model import format_date, format_datetime
+from ..model import according_to, format_date, format_datetime
 from .common import (
     case_fields,
     closing,
@@ -118,8 +118,7 @@ def compose_correction_notice(doc: CorrectionNotice) -> Layout:
         salutation(doc),
         Paragraph(
             f"你（单位）于{format_date(doc.received_on)}提交的“{doc.item.name}”申请材料，经审查，"
-            f"存在下列{len(rows)}项问题需要补正。依据《中华人民共和国行政许可法》第三十二条第一款第（四）项，"
-            "现一次性告知如下：",
+            f"存在下列{len(rows)}项问题需要补正。{according_to(doc.legal_basis)}现一次性告知如下：",
             "indent",
         ),
         case_fields(doc, ("收件日期", format_date(doc.received_on))),
@@ -145,7 +144,7 @@ def compose_rejection_notice(doc: RejectionNotice) -> Layout:
     require_legal_organ(doc, "不予受理通知书")
     text = (
         f"你（单位）于{format_date(doc.received_on)}提出的“{doc.item.name}”申请，经审查，{doc.reason}。"
-        f"根据{doc.legal_basis}的规定，本机关决定不予受理。"
+        f"{according_to(doc.legal_basis)}本机关决定不予受理。"
     )
     if doc.competent_organ:
         text += f"请向{doc.competent_organ}提出申请。"

@@ -21,6 +21,9 @@ class SpecialProcedureNotice(CaseDocument):
     expected_end: date
     day_unit: str = "工作日"
     counts_toward_limit: bool = False
+    legal_basis: str = ""
+    """Law and article the act rests on; printed as "根据…的规定" only when given. Licensing items (行政许可)
+    cite 行政许可法 (see LICENSING_* constants); 给付/确认/公共服务 items cite their own rules."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +36,9 @@ class ExtensionNotice(CaseDocument):
     reason: str
     approver: str
     """Who approved the extension (本机关负责人)."""
-    legal_basis: str = "《中华人民共和国行政许可法》第四十二条"
+    legal_basis: str = ""
+    """Law and article the act rests on; printed as "根据…的规定" only when given. Licensing items (行政许可)
+    cite 行政许可法 (see LICENSING_* constants); 给付/确认/公共服务 items cite their own rules."""
 
 
 @dataclass(frozen=True, kw_only=True)

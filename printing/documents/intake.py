@@ -58,6 +58,9 @@ class CorrectionNotice(CaseDocument):
     """Date the materials were received: the 5-working-day rule counts from it."""
     corrections: tuple[Correction, ...]
     supply_deadline: date | None = None
+    legal_basis: str = ""
+    """Law and article the act rests on; printed as "根据…的规定" only when given. Licensing items (行政许可)
+    cite 行政许可法 (see LICENSING_* constants); 给付/确认/公共服务 items cite their own rules."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +73,9 @@ class RejectionNotice(CaseDocument):
     """行政复议机关, e.g. 青山县人民政府."""
     court: str
     """人民法院 competent for 行政诉讼, e.g. 青山县人民法院."""
-    legal_basis: str = "《中华人民共和国行政许可法》第三十二条"
+    legal_basis: str = ""
+    """Law and article the act rests on; printed as "根据…的规定" only when given. Licensing items (行政许可)
+    cite 行政许可法 (see LICENSING_* constants); 给付/确认/公共服务 items cite their own rules."""
     competent_organ: str = ""
     """The organ to apply to when the matter is not within our powers (§32(2)); empty otherwise."""
 

@@ -17,6 +17,7 @@ from printing import (
 )
 from printing.documents import Correction
 from printing.layout import Fields, Paragraph, Seal
+from printing.model import LICENSING_CORRECTION_BASIS
 from printing.samples import TOWNSHIP, VILLAGE, sample_documents
 
 SAMPLES = sample_documents()
@@ -166,3 +167,12 @@ def test_header_qr_says_verify_only_for_a_signed_payload():
     )
     signed = compose(dataclasses.replace(SAMPLES["materials_receipt"], qr_payload="YCB1.r.x.y")).header_qr
     assert signed is not None and (signed.payload, signed.caption) == ("YCB1.r.x.y", "扫码核验")
+
+
+def test_no_law_is_cited_unless_the_caller_gives_one():
+    """行政许可法 governs licensing items only: a 低保 notice must not cite it by default."""
+    plain = " ".join(getattr(b, "text", "") for b in compose(SAMPLES["correction_notice"]).blocks)
+    assert "行政许可法" not in plain and "现一次性告知如下" in plain
+    cited = dataclasses.replace(SAMPLES["correction_notice"], legal_basis=LICENSING_CORRECTION_BASIS)
+    text = " ".join(getattr(b, "text", "") for b in compose(cited).blocks)
+    assert "根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，现一次性告知如下" in text
