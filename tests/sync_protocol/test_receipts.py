@@ -262,3 +262,32 @@ def test_any_signed_garbage_body_raises_a_protocol_error(body: bytes, kind: str)
     text = f"YCB1.{kind}.{b64url_encode(body)}.{b64url_encode(bytes(64))}"
     with pytest.raises(ProtocolError):
         verify_qr_payload(text, registry(STATION))
+
+
+# Test vector for docs/PROTOCOL.md: Ed25519 seed 00 01 02 … 1f, the receipt fields above.
+VECTOR_SEED = bytes(range(32))
+VECTOR_KEY_ID = "56475aa75463474c0285df5dbf2bcab73da651358839e9b77481b2eab107708c"
+VECTOR_BODY = (
+    '["bxwqfjudTB6aiy1Ob4oLHA","990101101000-GF00201000-20261123-V01-0007","990101101000-GF00201000",'
+    '"990101101201","20261123","mr","56475aa75463474c"]'
+)
+VECTOR = (
+    "YCB1.r.WyJieHdxZmp1ZFRCNmFpeTFPYjRvTEhBIiwiOTkwMTAxMTAxMDAwLUdGMDAyMDEwMDAtMjAyNjExMjMtVjAxLTAwMDciLCI5OTAx"
+    "MDExMDEwMDAtR0YwMDIwMTAwMCIsIjk5MDEwMTEwMTIwMSIsIjIwMjYxMTIzIiwibXIiLCI1NjQ3NWFhNzU0NjM0NzRjIl0."
+    "QaG3ierL9zbQ8HJuP9U__NDyPic1E0fCQVbFLaoCduOj2E84UpeX4SbKcSU5KBBFGchUM8iP6qX_akSecVgxDA"
+)
+
+
+def test_vector_matches_the_documented_bytes():
+    assert sign_qr_payload(RECEIPT, RECEIPT_FIELDS, VECTOR_SEED, VECTOR_KEY_ID) == VECTOR
+    assert b64url_decode(VECTOR.split(".")[2], "body").decode("utf-8") == VECTOR_BODY
+    public = (
+        Ed25519PrivateKey.from_private_bytes(VECTOR_SEED)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    assert hashlib.sha256(public).hexdigest() == VECTOR_KEY_ID
+    assert (
+        verify_qr_payload(VECTOR, lambda ref: public if VECTOR_KEY_ID.startswith(ref) else None)
+        == RECEIPT_FIELDS
+    )
