@@ -14,7 +14,17 @@ from .fonts import FontConfig
 from .html import render_layout_html
 from .layout import Layout
 from .masking import mask_id_number, mask_name, mask_phone
-from .model import CaseDocument, Issuer, ItemRef, MaterialLine, Person
+from .model import (
+    LICENSING_CORRECTION_BASIS,
+    LICENSING_EXTENSION_BASIS,
+    LICENSING_REJECTION_BASIS,
+    LICENSING_SPECIAL_PROCEDURE_BASIS,
+    CaseDocument,
+    Issuer,
+    ItemRef,
+    MaterialLine,
+    Person,
+)
 from .pdf import render_layout_pdf
 from .qr import qr_png, qr_svg
 from .registry import DOCUMENT_KINDS, DocumentKind, compose, format_doc_number, kind_of
@@ -46,6 +56,10 @@ def render_html(document: object, *, copies: Sequence[str] | None = None) -> str
 
 __all__ = [
     "DOCUMENT_KINDS",
+    "LICENSING_CORRECTION_BASIS",
+    "LICENSING_EXTENSION_BASIS",
+    "LICENSING_REJECTION_BASIS",
+    "LICENSING_SPECIAL_PROCEDURE_BASIS",
     "CaseDocument",
     "DocumentError",
     "DocumentKind",

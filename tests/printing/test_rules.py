@@ -176,3 +176,12 @@ def test_no_law_is_cited_unless_the_caller_gives_one():
     cited = dataclasses.replace(SAMPLES["correction_notice"], legal_basis=LICENSING_CORRECTION_BASIS)
     text = " ".join(getattr(b, "text", "") for b in compose(cited).blocks)
     assert "根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，现一次性告知如下" in text
+
+
+def test_public_surface_is_what_was_meant():
+    import printing
+
+    assert {"render", "render_html", "compose", "DOCUMENT_KINDS", "FontConfig", "FontMissingError"} <= set(
+        printing.__all__
+    )
+    assert all(hasattr(printing, name) for name in printing.__all__)
