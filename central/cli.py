@@ -240,3 +240,12 @@ def serve(instance: Path, host: str, port: int, threads: int) -> None:
 
 def main() -> None:
     cli()
+
+
+def _add_demo() -> None:
+    from .demo import demo
+
+    cli.add_command(demo)
+
+
+_add_demo()
