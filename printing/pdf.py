@@ -313,10 +313,13 @@ def _canvas_maker(font: str, footer: str) -> Any:
                 number = copy_of_page[: index + 1].count(copy)
                 total = copy_of_page.count(copy)
                 self.__dict__.update(state)
-                self.setFont(font, 8)
                 self.setFillColor(colors.HexColor("#444444"))
                 if footer:
-                    self.drawCentredString(PAGE_WIDTH / 2, 13 * mm, clean_text(footer))
+                    # One line that always fits between the margins: long station names shrink it.
+                    size = min(8.0, 8.0 * CONTENT_WIDTH / max(self.stringWidth(footer, font, 8), 1.0))
+                    self.setFont(font, size)
+                    self.drawCentredString(PAGE_WIDTH / 2, 13 * mm, footer)
+                self.setFont(font, 8)
                 self.drawCentredString(PAGE_WIDTH / 2, 8 * mm, f"第 {number} 页 / 共 {total} 页")
                 super().showPage()
             super().save()
@@ -367,7 +370,7 @@ def render_layout_pdf(layout: Layout, fonts: FontConfig | None = None) -> bytes:
     frame = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM, id="body")
     template.addPageTemplates([PageTemplate(id="a4", frames=[frame])])
     try:
-        template.build(story, canvasmaker=_canvas_maker(font, layout.footer))
+        template.build(story, canvasmaker=_canvas_maker(font, clean_text(layout.footer)))
     except LayoutError as e:
         raise DocumentError(f"a value is too long to lay out on A4: {str(e)[:120]}") from e
     return buffer.getvalue()

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from printing import DocumentError, MaterialLine, Person, render, render_html
-from printing.samples import sample_documents
+from printing.samples import VILLAGE, sample_documents
 
-from .support import pdf_page_count
+from .support import pdf_page_count, pdf_text
 
 RECEIPT = sample_documents()["materials_receipt"]
 
@@ -58,3 +58,11 @@ def test_unencodable_qr_content_is_a_document_error(payload: str):
 def test_values_longer_than_a_page_split_across_pages(change: dict, tmp_path):
     pdf = render(dataclasses.replace(RECEIPT, **change), copies=())
     assert pdf_page_count(pdf, tmp_path) >= 2
+
+
+def test_a_long_station_name_keeps_the_whole_footer_on_the_page(tmp_path):
+    station = "青山县青山镇石桥村第三村民小组联合便民服务代办点（临时）"
+    issuer = dataclasses.replace(VILLAGE, station=station, consult_phone="0579-86120101转8001")
+    pdf = render(dataclasses.replace(RECEIPT, issuer=issuer), copies=())
+    text = "".join(pdf_text(pdf, tmp_path).split())
+    assert f"{station}咨询电话：0579-86120101转8001监督电话：12345办件编号：{RECEIPT.case_number}" in text
