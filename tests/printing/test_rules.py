@@ -185,3 +185,17 @@ def test_public_surface_is_what_was_meant():
         printing.__all__
     )
     assert all(hasattr(printing, name) for name in printing.__all__)
+
+
+def test_return_leg_manifest_lists_result_documents_instead_of_gaps():
+    manifest = SAMPLES["handover_manifest"]
+    folders = tuple(
+        dataclasses.replace(folder, gaps=(), result_documents=("最低生活保障证",))
+        for folder in manifest.folders
+    )
+    layout = compose(dataclasses.replace(manifest, direction="return", folders=folders))
+    (table,) = [b for b in layout.blocks if hasattr(b, "headers")]
+    assert "结果文书" in table.headers and "容缺未补" not in table.headers
+    assert all(row[6] == "最低生活保障证" for row in table.rows)
+    fields = [b for b in layout.blocks if isinstance(b, Fields)][0]
+    assert ("交接方向", "回流（结果送回）") in fields.pairs
