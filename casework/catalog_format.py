@@ -270,6 +270,10 @@ def _read_item(raw: Any, path: str, r: Reader, parent: Any, event_keys: set[str]
         )
     if len(r.problems) > before:
         return None
+    required_values = (code, version, name_zh, name_en, initials, acceptance, decision, kind)
+    if any(v is None for v in required_values) or None in (promised, extension, fee, publicity):
+        r.problem(path, obj, message("incomplete_item", "事项信息不完整", "The item is incomplete"))
+        return None
     assert (
         code and version and name_zh and name_en and initials is not None and acceptance and decision and kind
     )

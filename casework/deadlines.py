@@ -149,7 +149,8 @@ def deadline_with_pauses(
 
 
 def compute_clock(calendar: WorkingCalendar, inputs: ClockInputs, today: dt.date) -> ClockStatus:
-    """The clock and light of a case on ``today``. Never raises for a missing calendar year: it says so."""
+    """The clock and light of a case on ``today``. Never raises: a missing calendar year or inconsistent inputs
+    (a pause ending before it starts) come back as a yellow light with a flag and a message."""
     try:
         return _compute(calendar, inputs, today)
     except CalendarMissingError as missing:
@@ -157,6 +158,10 @@ def compute_clock(calendar: WorkingCalendar, inputs: ClockInputs, today: dt.date
             Light.YELLOW,
             flags=frozenset({"calendar_missing"}),
             messages=(missing.message,),
+        )
+    except DeadlineError as invalid:
+        return ClockStatus(
+            Light.YELLOW, flags=frozenset({"clock_inputs_invalid"}), messages=(invalid.message,)
         )
 
 

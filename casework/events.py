@@ -247,7 +247,8 @@ def _check_object(event_type: str, path: str, schema: Mapping[str, str], obj: An
 
 
 def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    shown = key if key else '""'
+    return f"{path}.{shown}" if path else shown
 
 
 def validate_payload(event_type: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:

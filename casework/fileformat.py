@@ -95,12 +95,14 @@ class Reader:
         return None
 
     def _get(self, container: dict[str, Any], key: str, path: str, required: bool) -> Any:
-        if key not in container:
+        if container.get(key) is None:
             if required:
                 self.problem(
                     f"{path}.{key}",
                     container,
-                    message("missing_field", "缺少必填字段", "Required field is missing"),
+                    message(
+                        "missing_field", "缺少必填字段（或为 null）", "Required field is missing (or null)"
+                    ),
                 )
             return None
         return container[key]

@@ -78,8 +78,13 @@ def test_an_open_pause_is_grey_and_shows_how_long():
 
 
 def test_a_pause_that_ends_before_it_starts_is_refused():
+    bad = Pause(D(2026, 10, 12), D(2026, 10, 9))
     with pytest.raises(DeadlineError):
-        deadline_with_pauses(CAL, ACCEPTED, 20, [Pause(D(2026, 10, 12), D(2026, 10, 9))])
+        deadline_with_pauses(CAL, ACCEPTED, 20, [bad])
+    status = compute_clock(
+        CAL, ClockInputs(promised_days=20, accepted_on=ACCEPTED, pauses=(bad,)), D(2026, 10, 20)
+    )
+    assert "clock_inputs_invalid" in status.flags and status.messages[0].code == "pause_ends_before_start"
 
 
 def test_correction_notice_deadline_is_five_working_days_after_receipt():
