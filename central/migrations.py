@@ -34,7 +34,7 @@ def _append_only_postgres(table: str) -> list[str]:
 
 POSTGRES_REFUSE_FUNCTION = (
     "CREATE OR REPLACE FUNCTION yiciban_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+    "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$"
 )
 
 

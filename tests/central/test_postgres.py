@@ -1,0 +1,57 @@
+"""The same central on PostgreSQL: migrations, enrollment, ingest (gaps, forks, duplicates), projections, acks,
+and the authorization matrix — the SQLite tests re-run with DATABASE_URL pointing at a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+from peewee import PostgresqlDatabase
+
+from central.db import bind_database, database
+from central.instance import init_instance
+from central.migrations import MIGRATIONS, applied_migrations, migrate
+from central.models import AuditEntry
+from central.services.audit import record_audit
+
+from .pg import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+from .test_auth import test_authorization_matrix  # noqa: F401 - re-run on PostgreSQL
+from .test_enrollment import (  # noqa: F401 - re-run on PostgreSQL
+    test_a_used_code_cannot_enroll_another_key,
+    test_enroll_issues_a_certificate_that_verifies_against_the_root,
+    test_repeating_the_same_request_returns_the_same_certificate,
+)
+from .test_ingest import (  # noqa: F401 - re-run on PostgreSQL
+    central_info,
+    test_a_batch_from_an_unknown_station_waits_and_is_applied_after_enrollment,
+    test_a_batch_is_stored_applied_projected_and_acked,
+    test_a_fork_is_kept_as_evidence_and_the_newcomer_quarantined,
+    test_a_gap_is_held_then_released_when_filled,
+    test_overlapping_batches_apply_only_what_is_new,
+    test_review_pages_show_batches_events_and_cases_in_chinese,
+    village,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def app_config(instance_path, postgres_url):  # noqa: F811 - overrides conftest's SQLite config
+    init_instance(instance_path, network_id="test-net")
+    bind_database(postgres_url)
+    migrate()
+    return {
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": postgres_url,
+        "HUEY_IMMEDIATE": True,
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def test_migrations_run_on_postgres_and_protect_the_audit_log(app):
+    assert isinstance(database.obj, PostgresqlDatabase)
+    assert applied_migrations() == sorted(m.__name__ for m in MIGRATIONS)
+    assert migrate() == []
+    with app.app_context():
+        record_audit("admin", "login", "admin")
+        with pytest.raises(Exception, match="append-only"), database.atomic():
+            AuditEntry.delete().execute()
