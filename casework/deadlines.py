@@ -19,6 +19,19 @@ from casework.errors import CalendarMissingError, DeadlineError, Message, messag
 CORRECTION_NOTICE_DAYS = 5  # 行政许可法 §32(4): 当场或者在五日内一次告知
 VILLAGE_TRANSFER_DAYS = 3  # 村代办员 报送 to the township within 3 working days
 DEFAULT_GAP_SUPPLY_DAYS = 5  # 容缺 补齐期限 default
+LICENCE_ISSUE_DAYS = 10  # 行政许可法 §44: issue the licence within 10 days of a grant
+ADMINISTRATIVE_REVIEW_DAYS = 60  # 行政复议 within 60 days of knowing the act
+LITIGATION_MONTHS = 6  # 行政诉讼法 §46: within 6 months
+
+# Printed on every 不予受理 / 不予许可 notice (行政许可法 §38).
+REFUSAL_REMEDIES = message(
+    "refusal_remedies",
+    "如不服本决定，可在知道该行政行为之日起 {review} 日内依法申请行政复议，或者在 {months} 个月内依法提起行政诉讼。",
+    "If you disagree with this decision you may apply for administrative review within {review} days of learning "
+    "of it, or bring an administrative lawsuit within {months} months.",
+    review=ADMINISTRATIVE_REVIEW_DAYS,
+    months=LITIGATION_MONTHS,
+)
 
 
 class Light(Enum):

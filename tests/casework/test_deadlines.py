@@ -196,3 +196,10 @@ def test_legal_deadline_is_reported_for_notices():
         CAL, ClockInputs(promised_days=15, legal_days=20, accepted_on=ACCEPTED), D(2026, 10, 9)
     )
     assert status.legal_deadline == D(2026, 11, 2)
+
+
+def test_refusal_remedies_name_60_days_and_6_months():
+    from casework.deadlines import REFUSAL_REMEDIES
+
+    assert "60 日" in REFUSAL_REMEDIES.text("zh") and "6 个月" in REFUSAL_REMEDIES.text("zh")
+    assert "60 days" in REFUSAL_REMEDIES.text("en") and "6 months" in REFUSAL_REMEDIES.text("en")
