@@ -84,6 +84,169 @@ def _event_log(db: SqliteDatabase) -> None:
     _append_only(db, "event_log")
 
 
+def _cases(db: SqliteDatabase) -> None:
+    # Projections of the log: rebuilt from events by services.cases; only that module writes them.
+    db.execute_sql(
+        """CREATE TABLE applicant (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            id_type TEXT NOT NULL,
+            id_cipher BLOB NOT NULL,
+            id_lookup TEXT NOT NULL,
+            id_masked TEXT NOT NULL,
+            phone TEXT NOT NULL DEFAULT '',
+            address TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute_sql("CREATE INDEX applicant_lookup ON applicant (id_lookup)")
+    db.execute_sql(
+        """CREATE TABLE case_record (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            station_code TEXT NOT NULL,
+            item_code TEXT NOT NULL,
+            item_version INTEGER NOT NULL,
+            item_name TEXT NOT NULL,
+            applicant_id TEXT NOT NULL REFERENCES applicant (id),
+            applicant_name TEXT NOT NULL,
+            applicant_id_masked TEXT NOT NULL,
+            state TEXT NOT NULL,
+            received_on TEXT NOT NULL,
+            accepted_on TEXT,
+            deadline TEXT,
+            light TEXT NOT NULL DEFAULT 'none',
+            open_gaps INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 0,
+            last_event_id TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute_sql("CREATE INDEX case_record_state ON case_record (state, deadline)")
+    db.execute_sql("CREATE INDEX case_record_applicant ON case_record (applicant_id)")
+    db.execute_sql("CREATE INDEX case_record_received ON case_record (received_on)")
+    db.execute_sql(
+        """CREATE TABLE case_material (
+            case_id TEXT NOT NULL REFERENCES case_record (id),
+            material_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            PRIMARY KEY (case_id, material_key)
+        )"""
+    )
+
+
+def _case_search(db: SqliteDatabase) -> None:
+    # Chinese text is stored one character per token so a two-character name matches; pinyin as syllables and
+    # initials; the case number split at '-'.
+    db.execute_sql(
+        """CREATE VIRTUAL TABLE case_search USING fts5(
+            case_id UNINDEXED, number, applicant, pinyin, item, tokenize = 'unicode61'
+        )"""
+    )
+
+
+def _downstream(db: SqliteDatabase) -> None:
+    # Parts of downstream bundles kept verbatim: applied ones for the record, the rest until the station can
+    # apply them (nothing central sends is dropped silently).
+    db.execute_sql(
+        """CREATE TABLE downstream_part (
+            id INTEGER PRIMARY KEY,
+            bundle_version INTEGER NOT NULL,
+            part_type TEXT NOT NULL,
+            part_version INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            applied INTEGER NOT NULL DEFAULT 0,
+            received_at TEXT NOT NULL
+        )"""
+    )
+
+
+def _custody(db: SqliteDatabase) -> None:
+    # 代办 custody (services.custody writes these): manifests and their folders as drafted and dispatched here,
+    # folders registered here from their signed labels (possibly before the case data arrives), 代办委托书 records,
+    # and custody issues central routed to this station.
+    db.execute_sql(
+        """CREATE TABLE custody_manifest (
+            id TEXT PRIMARY KEY,
+            from_station TEXT NOT NULL,
+            to_station TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
+            agent TEXT NOT NULL,
+            agent_name TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            dispatched_at TEXT,
+            dispatched_by TEXT
+        )"""
+    )
+    db.execute_sql(
+        """CREATE TABLE custody_folder (
+            manifest_id TEXT NOT NULL REFERENCES custody_manifest (id),
+            case_id TEXT NOT NULL,
+            case_number TEXT NOT NULL,
+            item_code TEXT NOT NULL,
+            item_name TEXT NOT NULL,
+            masked_applicant TEXT NOT NULL,
+            material_count INTEGER NOT NULL,
+            pages INTEGER NOT NULL DEFAULT 0,
+            label TEXT NOT NULL,
+            received_at TEXT,
+            PRIMARY KEY (manifest_id, case_id)
+        )"""
+    )
+    db.execute_sql("CREATE INDEX custody_folder_case ON custody_folder (case_id)")
+    db.execute_sql(
+        """CREATE TABLE custody_receipt (
+            manifest_id TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            case_number TEXT NOT NULL,
+            item_code TEXT NOT NULL,
+            masked_applicant TEXT NOT NULL,
+            material_count INTEGER NOT NULL,
+            sending_station TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
+            label TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            received_by TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (manifest_id, case_id)
+        )"""
+    )
+    db.execute_sql("CREATE INDEX custody_receipt_case ON custody_receipt (case_id)")
+    db.execute_sql(
+        """CREATE TABLE custody_authorization (
+            event_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            agent_name TEXT NOT NULL,
+            powers TEXT NOT NULL,
+            full_proxy INTEGER NOT NULL DEFAULT 0,
+            signed_on TEXT NOT NULL,
+            valid_until TEXT,
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute_sql("CREATE INDEX custody_authorization_case ON custody_authorization (case_id)")
+    db.execute_sql(
+        """CREATE TABLE custody_issue (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            case_number TEXT NOT NULL DEFAULT '',
+            manifest_id TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            description_zh TEXT NOT NULL,
+            description_en TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
 def _append_only(db: SqliteDatabase, table: str) -> None:
     for verb in ("UPDATE", "DELETE"):
         db.execute_sql(
@@ -97,6 +260,10 @@ Migration = tuple[str, Callable[[SqliteDatabase], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_core", _core),
     ("0002_event_log", _event_log),
+    ("0003_cases", _cases),
+    ("0004_case_search", _case_search),
+    ("0005_downstream", _downstream),
+    ("0006_custody", _custody),
 )
 
 

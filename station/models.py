@@ -109,3 +109,70 @@ class EventLog(BaseModel):
     idempotency_key = TextField(null=True, unique=True)
     body = BlobField()
     recorded_at = TextField()
+
+
+class Applicant(BaseModel):
+    """申请人: the ID number only as ciphertext, a keyed lookup hash and a masked form."""
+
+    id = TextField(primary_key=True)
+    name = TextField()
+    id_type = TextField()
+    id_cipher = BlobField()
+    id_lookup = TextField(index=True)
+    id_masked = TextField()
+    phone = TextField(default="")
+    address = TextField(default="")
+    created_at = TextField()
+
+
+class CaseRecord(BaseModel):
+    """办件: the projection of one case's events, for lists, search and the case page."""
+
+    id = TextField(primary_key=True)
+    number = TextField(unique=True)
+    station_code = TextField()
+    item_code = TextField()
+    item_version = IntegerField()
+    item_name = TextField()
+    applicant_id = TextField()
+    applicant_name = TextField()
+    applicant_id_masked = TextField()
+    state = TextField()
+    received_on = TextField()
+    accepted_on = TextField(null=True)
+    deadline = TextField(null=True)
+    light = TextField(default="none")
+    open_gaps = IntegerField(default=0)
+    version = IntegerField(default=0)
+    last_event_id = TextField(default="")
+    created_by = TextField()
+    created_at = TextField()
+    updated_at = TextField()
+
+    class Meta:
+        table_name = "case_record"
+
+
+class CaseMaterial(BaseModel):
+    case_id = TextField()
+    material_key = TextField()
+    name = TextField()
+    status = TextField()
+
+    class Meta:
+        table_name = "case_material"
+        primary_key = False
+
+
+class DownstreamPart(BaseModel):
+    """One part of an applied downstream bundle, kept verbatim."""
+
+    bundle_version = IntegerField()
+    part_type = TextField()
+    part_version = IntegerField()
+    body = BlobField()
+    applied = BooleanField(default=False)
+    received_at = TextField()
+
+    class Meta:
+        table_name = "downstream_part"

@@ -12,7 +12,10 @@ from flask import Flask
 from huey import MemoryHuey, SqliteHuey, crontab
 from huey.api import Huey
 
+from . import db as dbmod
+from .services import sync as sync_service
 from .services.backup import backup_database, backup_is_due
+from .services.home import refresh_open_cases
 
 
 def create_huey(app: Flask) -> Huey:
@@ -30,5 +33,27 @@ def create_huey(app: Flask) -> Huey:
             return None
         return str(backup_database(node.db_path, instance / "backups"))
 
-    app.extensions["station_tasks"] = {"scheduled_backup": scheduled_backup}
+    @huey.periodic_task(crontab(minute="5", hour="*"), name="station.refresh_lights")
+    def refresh_lights() -> int:
+        with dbmod.bound(node.database):
+            return refresh_open_cases()
+
+    @huey.periodic_task(crontab(minute="*"), name="station.periodic_sync")
+    def periodic_sync() -> dict | None:
+        with dbmod.bound(node.database):
+            if not sync_service.sync_is_due(node):
+                return None
+            return sync_service.run_sync(node, trigger="schedule")
+
+    @huey.task(name="station.sync_now")
+    def sync_now() -> dict:
+        with dbmod.bound(node.database):
+            return sync_service.run_sync(node, trigger="button")
+
+    app.extensions["station_tasks"] = {
+        "scheduled_backup": scheduled_backup,
+        "refresh_lights": refresh_lights,
+        "periodic_sync": periodic_sync,
+        "sync_now": sync_now,
+    }
     return huey

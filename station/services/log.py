@@ -53,13 +53,17 @@ def read_head() -> Head | None:
 
 def _require_transaction() -> None:
     if database.transaction_depth() == 0:
-        raise LogIntegrityError("events are appended only inside the write transaction of the change they record")
+        raise LogIntegrityError(
+            "events are appended only inside the write transaction of the change they record"
+        )
 
 
 def _identity() -> StationIdentity:
     identity = StationIdentity.current()
     if identity is None or not identity.network_id:
-        raise NotEnrolledError("the station has no network yet: enroll it with central (or init with --network)")
+        raise NotEnrolledError(
+            "the station has no network yet: enroll it with central (or init with --network)"
+        )
     return identity
 
 

@@ -8,10 +8,12 @@ from ..auth import public
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, home
+    from ..labels import install_labels
+    from . import auth, cases, home, items, sync
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
+    for module in (auth, home, items, cases, sync):
+        app.register_blueprint(module.bp)
+    install_labels(app)
     # Flask's own static endpoint serves our stylesheet to anyone, including the login page.
     app.view_functions["static"] = public(app.view_functions["static"])
     install_context(app)

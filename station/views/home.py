@@ -6,6 +6,8 @@ from flask import Blueprint, render_template
 
 from ..auth import ALL_STATION_USERS, requires_roles
 from ..models import StationIdentity
+from ..services.home import home_lists
+from ..services.reference import today
 
 bp = Blueprint("home", __name__)
 
@@ -13,4 +15,8 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @requires_roles(*ALL_STATION_USERS)
 def index():
-    return render_template("home/index.html", identity=StationIdentity.current())
+    from ..services.sync import sync_summary
+
+    return render_template(
+        "home/index.html", identity=StationIdentity.current(), lists=home_lists(today()), sync=sync_summary()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,37 @@ def build_instance(
     return path
 
 
+@pytest.fixture(scope="session")
+def village_template(tmp_path_factory) -> Path:
+    # Hashing six argon2 passwords takes seconds; build the instance once (real init and migrations) and copy it.
+    return build_instance(tmp_path_factory.mktemp("template") / "village")
+
+
+@pytest.fixture(scope="session")
+def township_template(tmp_path_factory) -> Path:
+    return build_instance(
+        tmp_path_factory.mktemp("template") / "township",
+        code=TOWNSHIP_CODE,
+        level="township",
+        parent="990101000000",
+    )
+
+
 @pytest.fixture
-def instance(tmp_path: Path) -> Path:
-    return build_instance(tmp_path / "station")
+def instance(tmp_path: Path, village_template: Path) -> Path:
+    return Path(shutil.copytree(village_template, tmp_path / "station"))
+
+
+@pytest.fixture
+def township_instance(tmp_path: Path, township_template: Path) -> Path:
+    return Path(shutil.copytree(township_template, tmp_path / "township"))
+
+
+@pytest.fixture
+def township_app(township_instance: Path):
+    app = create_app({"INSTANCE_PATH": str(township_instance), "TESTING": True, "HUEY_IMMEDIATE": True})
+    with dbmod.bound(app.extensions["station"].database):
+        yield app
 
 
 @pytest.fixture

@@ -1,0 +1,75 @@
+"""Human labels for stored codes (states, lights, material statuses), in the user's language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from flask import Flask
+from flask_babel import gettext
+
+
+def N_(text: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return text
+
+
+STATES = {
+    "village_received": N_("received at the village"),
+    "in_transit": N_("with an agent, in transit"),
+    "received": N_("received"),
+    "correction_requested": N_("waiting for corrections"),
+    "not_accepted": N_("not accepted"),
+    "accepted": N_("accepted"),
+    "accepted_with_gaps": N_("accepted with gaps"),
+    "forwarded": N_("forwarded for decision"),
+    "decided_granted": N_("granted"),
+    "decided_refused": N_("refused"),
+    "result_ready": N_("result ready for pickup"),
+    "delivered": N_("delivered"),
+    "withdrawn": N_("withdrawn"),
+    "terminated": N_("terminated"),
+}
+LIGHTS = {
+    "green": N_("on time"),
+    "yellow": N_("due soon"),
+    "red": N_("overdue"),
+    "grey": N_("paused"),
+    "none": "",
+}
+MATERIAL_STATUSES = {
+    "received": N_("Received"),
+    "original_returned": N_("Original checked and returned"),
+    "missing": N_("Missing"),
+    "deferred": N_("Supply later (容缺)"),
+    "promised": N_("Replaced by a signed promise"),
+    "shared": N_("Obtained by data sharing"),
+}
+CHINA = timezone(timedelta(hours=8))
+
+
+def state_label(state: str) -> str:
+    return gettext(STATES[state]) if state in STATES else state
+
+
+def light_label(light: str) -> str:
+    return gettext(LIGHTS[light]) if LIGHTS.get(light) else ""
+
+
+def material_status_label(status: str) -> str:
+    return gettext(MATERIAL_STATUSES[status]) if status in MATERIAL_STATUSES else status
+
+
+def format_ms(value: int | str) -> str:
+    """Event time for people: China time to the minute."""
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value / 1000, tz=UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def install_labels(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        state_label=state_label,
+        light_label=light_label,
+        material_status_label=material_status_label,
+        format_ms=format_ms,
+    )

@@ -1,0 +1,436 @@
+"""Cases (办件): intake at the window and every later action, each ONE transaction that appends the event(s)
+and rebuilds the case's projection rows from its events.
+
+Wire event types are ``case.<casework type>`` (``case.received``, ``case.accepted`` …) on aggregate ``case``;
+applicants are their own aggregate with ``applicant.created``. Payloads are validated by
+``casework.events.validate_payload`` before they are appended.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from casework.caseview import CaseView
+from casework.catalog import Item, Level
+from casework.deadlines import ClockStatus, compute_clock
+from casework.errors import Message, TransitionError, message
+from casework.events import CaseEvent, fold, validate_payload
+from casework.identifiers import case_number, check_citizen_id, implementation_code
+from casework.lifecycle import CaseState, Role, check_transition
+from sync_protocol.events import Event, new_uuid7
+from sync_protocol.fieldcrypt import FieldCipher
+from sync_protocol.seal import decode_recipient, seal
+
+from ..db import write_transaction
+from ..errors import ActionRefusedError
+from ..models import Applicant, CaseMaterial, CaseRecord, EventLog, StationIdentity
+from .log import append_event, events_of, find_by_idempotency_key
+from .reference import current_calendar, current_catalog, today
+from .search import index_case
+
+CASE = "case"
+APPLICANT = "applicant"
+ID_CONTEXT = "applicant.id_number"
+ID_LOOKUP_CONTEXT = "citizen_id"
+_APPLICANT_WIRE = {"applicant_created": "applicant.created", "applicant_edited": "applicant.edited"}
+_LEVEL_LETTER = {"village": "V", "township": "T", "county": "C"}
+# Which lifecycle role a login acts in at each station level, most specific first.
+_ROLE_PREFERENCE = {
+    "village": ("village_staff", "proxy_agent"),
+    "township": ("township_clerk", "proxy_agent"),
+    "county": ("county_clerk", "proxy_agent"),
+}
+
+
+def wire_type(casework_type: str) -> str:
+    return _APPLICANT_WIRE.get(casework_type, f"case.{casework_type}")
+
+
+def casework_type(wire: str) -> str | None:
+    for local, remote in _APPLICANT_WIRE.items():
+        if remote == wire:
+            return local
+    return wire[len("case.") :] if wire.startswith("case.") else None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the login and the lifecycle role it acts in at this station."""
+
+    username: str
+    role: str
+
+
+def acting_role(roles: frozenset[str] | set[str], level: str) -> str | None:
+    return next((r for r in _ROLE_PREFERENCE[level] if r in roles), None)
+
+
+@dataclass
+class IntakeForm:
+    """What the clerk typed on the intake form (一窗受理)."""
+
+    token: str
+    item_code: str
+    applicant_name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    materials: dict[str, str] = field(default_factory=dict)
+    decision: str = "receive"
+
+
+INTAKE_DECISIONS = ("receive", "accept", "accept_with_gaps")
+MATERIAL_CHOICES = ("received", "original_returned", "missing", "deferred", "promised")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def station() -> StationIdentity:
+    identity = StationIdentity.current()
+    if identity is None:
+        raise ActionRefusedError("the station identity is not set: run `yiciban-station init`")
+    return identity
+
+
+def _problem(code: str, zh: str, en: str, **params: Any) -> Message:
+    return message(code, zh, en, **params)
+
+
+def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> dict[str, Message]:
+    """Every problem with the typed intake, by field name; empty when it can be saved."""
+    from casework.identifiers import citizen_id_problem, phone_problem
+
+    problems: dict[str, Message] = {}
+    name = form.applicant_name.strip()
+    if not name:
+        problems["applicant_name"] = _problem(
+            "name_required", "请填写申请人姓名", "Enter the applicant's name"
+        )
+    elif len(name) > 50:
+        problems["applicant_name"] = _problem(
+            "name_too_long", "姓名不能超过 50 个字", "A name has at most 50 characters"
+        )
+    id_problem = citizen_id_problem(form.id_number, today=on, allow_demo_prefix=True)
+    if not form.id_number.strip():
+        problems["id_number"] = _problem("id_required", "请填写身份证号码", "Enter the ID number")
+    elif id_problem is not None:
+        problems["id_number"] = id_problem
+    if not form.phone.strip():
+        problems["phone"] = _problem("phone_required", "请填写联系电话", "Enter a phone number")
+    else:
+        phone = phone_problem(form.phone)
+        if phone is not None:
+            problems["phone"] = phone
+    if Level(level) not in item.receiving_levels:
+        problems["item_code"] = _problem(
+            "item_not_received_here", "本站不能受理或收件该事项", "This station cannot receive this item"
+        )
+    if form.decision not in _decisions_for(level):
+        problems["decision"] = _problem(
+            "bad_decision", "请选择办理方式", "Choose what to do with the application"
+        )
+    deferred = 0
+    for material in item.materials:
+        status = form.materials.get(material.key, "")
+        field_name = f"material_{material.key}"
+        if status not in MATERIAL_CHOICES:
+            problems[field_name] = _problem(
+                "material_status",
+                "请为“{name}”选择收取情况",
+                "Choose the status of '{name}'",
+                name=material.name_zh,
+            )
+            continue
+        if status == "deferred":
+            deferred += 1
+            if not material.deferrable:
+                problems[field_name] = _problem(
+                    "not_deferrable", "“{name}”不可容缺", "'{name}' cannot be deferred", name=material.name_zh
+                )
+        if status == "promised" and not material.promise_replaceable:
+            problems[field_name] = _problem(
+                "not_promisable",
+                "“{name}”不可用告知承诺替代",
+                "'{name}' cannot be replaced by a promise",
+                name=material.name_zh,
+            )
+        if status == "missing" and material.required and form.decision in ("accept", "accept_with_gaps"):
+            problems[field_name] = _problem(
+                "missing_blocks_acceptance",
+                "必要材料“{name}”缺失，不能受理：请出具一次性告知书",
+                "Required material '{name}' is missing: issue a one-time correction notice instead",
+                name=material.name_zh,
+            )
+    if form.decision == "accept" and deferred:
+        problems["decision"] = _problem(
+            "deferred_needs_gaps",
+            "有容缺材料时请选择“容缺受理”",
+            "With deferred materials choose 'accept with gaps'",
+        )
+    if form.decision == "accept_with_gaps" and not deferred:
+        problems["decision"] = _problem(
+            "gaps_need_deferred",
+            "容缺受理至少要有一项容缺材料",
+            "Accepting with gaps needs at least one deferred material",
+        )
+    return problems
+
+
+def _decisions_for(level: str) -> tuple[str, ...]:
+    return ("receive",) if level == "village" else INTAKE_DECISIONS
+
+
+def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str:
+    organ = (
+        identity.parent_code
+        if identity.level == "village" and identity.parent_code
+        else identity.station_code
+    )
+    short = _LEVEL_LETTER[identity.level] + identity.station_code[-6:]
+    marker = f"-{on:%Y%m%d}-{short}-"
+    # Read the day's highest sequence from the table inside the write transaction (never a cached counter).
+    numbers = CaseRecord.select(CaseRecord.number).where(CaseRecord.number.contains(marker))
+    highest = max((int(row.number.rsplit("-", 1)[1]) for row in numbers), default=0)
+    return case_number(implementation_code(organ, item.code), on, short, highest + 1)
+
+
+def _append(actor: Actor, kind: str, aggregate_id: str, local_type: str, payload: Mapping[str, Any], key: str,
+            catalog_version: int = 0, base_version: int = 0) -> Event:  # fmt: skip
+    validate_payload(local_type, payload)
+    return append_event(
+        actor=actor.username,
+        event_type=wire_type(local_type),
+        aggregate_kind=kind,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        idempotency_key=key,
+        catalog_version=catalog_version,
+        base_version=base_version,
+    ).event
+
+
+def _central_recipient(identity: StationIdentity) -> bytes | None:
+    if not identity.central_info:
+        return None
+    recipient = json.loads(identity.central_info).get("ingest_recipient")
+    return decode_recipient(recipient) if recipient else None
+
+
+def _find_or_create_applicant(
+    cipher: FieldCipher, actor: Actor, form: IntakeForm, on: dt.date, key: str
+) -> Applicant:
+    number = check_citizen_id(form.id_number, today=on, allow_demo_prefix=True).number
+    lookup = cipher.lookup_hash(number, ID_LOOKUP_CONTEXT)
+    existing = Applicant.get_or_none(Applicant.id_lookup == lookup)
+    if existing is not None:
+        return existing
+    applicant_id = new_uuid7()
+    identity = station()
+    payload: dict[str, Any] = {
+        "applicant_id": applicant_id,
+        "name": form.applicant_name.strip(),
+        "id_type": "111",
+        "id_number_masked": _mask(number),
+        "id_lookup": lookup,
+        "phone": form.phone.strip(),
+        "kind": "natural_person",
+    }
+    if form.address.strip():
+        payload["address"] = form.address.strip()
+    recipient = _central_recipient(identity)
+    if recipient is not None:
+        # Central gets the number sealed to its own key: plaintext never sits in the log or on a stick.
+        payload["id_ciphertext"] = base64.b64encode(seal(number.encode("ascii"), [recipient])).decode("ascii")
+    _append(actor, APPLICANT, applicant_id, "applicant_created", payload, key)
+    return Applicant.create(
+        id=applicant_id,
+        name=payload["name"],
+        id_type="111",
+        id_cipher=cipher.encrypt(number, ID_CONTEXT),
+        id_lookup=lookup,
+        id_masked=payload["id_number_masked"],
+        phone=payload["phone"],
+        address=form.address.strip(),
+        created_at=_now_iso(),
+    )
+
+
+def _mask(number: str) -> str:
+    from casework.identifiers import mask_id_number
+
+    return mask_id_number(number)
+
+
+def find_applicant(cipher: FieldCipher, id_number: str, on: dt.date) -> Applicant | None:
+    """Search-before-create: the applicant with this ID number (by keyed hash), if any."""
+    try:
+        number = check_citizen_id(id_number, today=on, allow_demo_prefix=True).number
+    except Exception:
+        return None
+    return Applicant.get_or_none(Applicant.id_lookup == cipher.lookup_hash(number, ID_LOOKUP_CONTEXT))
+
+
+def open_cases_of(applicant_id: str) -> list[CaseRecord]:
+    closed = [s.value for s in CaseState if s.terminal]
+    return list(
+        CaseRecord.select()
+        .where((CaseRecord.applicant_id == applicant_id) & (CaseRecord.state.not_in(closed)))
+        .order_by(CaseRecord.received_on.desc())
+    )
+
+
+def case_for_token(token: str) -> CaseRecord | None:
+    """The case a form token already created (a resubmitted form), if any."""
+    event = find_by_idempotency_key(token)
+    return None if event is None else CaseRecord.get_or_none(CaseRecord.id == event.aggregate_id)
+
+
+def receive_application(
+    cipher: FieldCipher, actor: Actor, form: IntakeForm, on: dt.date | None = None
+) -> CaseRecord:
+    """收件 (and at a township, 受理 / 容缺受理 in the same act): one transaction, one case per form token."""
+    on = on or today()
+    with write_transaction():
+        already = find_by_idempotency_key(form.token)
+        if already is not None:
+            return CaseRecord.get_by_id(already.aggregate_id)
+        identity = station()
+        catalog = current_catalog()
+        item = catalog.item(form.item_code)
+        problems = validate_intake(form, item, identity.level, on)
+        if problems:
+            raise ActionRefusedError("; ".join(p.text("en") for p in problems.values()))
+        level = Level(identity.level)
+        action = "receive_at_village" if identity.level == "village" else "receive"
+        intent = _check(None, action, level, actor)
+        applicant = _find_or_create_applicant(cipher, actor, form, on, f"{form.token}.applicant")
+        case_id = new_uuid7()
+        received = {
+            "from": None,
+            "to": intent.to_state.value,
+            "case_no": _next_case_number(identity, item, on),
+            "item_code": item.code,
+            "item_version": item.version,
+            "catalog_version": catalog.catalog_version,
+            "applicant_id": applicant.id,
+            "station": identity.station_code,
+            "received_on": on.isoformat(),
+            "channel": "village" if identity.level == "village" else "window",
+            "materials": [{"key": m.key, "status": form.materials[m.key]} for m in item.materials],
+            "idempotency_key": form.token,
+        }
+        _append(actor, CASE, case_id, "received", received, form.token, catalog.catalog_version)
+        if form.decision in ("accept", "accept_with_gaps"):
+            _decide_acceptance(actor, case_id, item, form, on, intent.to_state, catalog.default_supply_days)
+        return project_case(case_id, actor.username)
+
+
+def _decide_acceptance(actor: Actor, case_id: str, item: Item, form: IntakeForm, on: dt.date, state: CaseState,
+                       default_supply_days: int) -> None:  # fmt: skip
+    level = Level(station().level)
+    intent = _check(state, form.decision, level, actor)
+    payload: dict[str, Any] = {
+        "from": state.value,
+        "to": intent.to_state.value,
+        "accepted_on": on.isoformat(),
+    }
+    if form.decision == "accept_with_gaps":
+        calendar = current_calendar()
+        gaps = []
+        for material in item.materials:
+            if form.materials.get(material.key) == "deferred":
+                days = material.supply_days if material.supply_days is not None else default_supply_days
+                days = min(days, max(item.promised_limit_days, 1))
+                gaps.append(
+                    {"material": material.key, "supply_by": calendar.add_working_days(on, days).isoformat()}
+                )
+        payload["gaps"] = gaps
+    event_type = {"accept": "accepted", "accept_with_gaps": "accepted_with_gaps"}[form.decision]
+    _append(actor, CASE, case_id, event_type, payload, f"{form.token}.{form.decision}")
+
+
+def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
+    try:
+        return check_transition(state, action, level, Role(actor.role))
+    except TransitionError as e:
+        raise ActionRefusedError(e.message.text("zh")) from e
+
+
+def case_view(case_id: str) -> CaseView:
+    """Fold the case's events (casework rules) into its current view."""
+    return fold(
+        CaseEvent(
+            casework_type(e.type) or e.type, e.payload, at=e.wall_ms, actor=e.actor, station=e.station_id
+        )
+        for e in events_of(CASE, case_id)
+    )
+
+
+def clock_of(view: CaseView, item: Item, on: dt.date) -> ClockStatus:
+    return compute_clock(
+        current_calendar(), view.clock_inputs(item.promised_limit_days, item.legal_limit_days), on
+    )
+
+
+def project_case(case_id: str, created_by: str = "") -> CaseRecord:
+    """Rebuild the case's rows from its events (inside the caller's transaction)."""
+    view = case_view(case_id)
+    item = current_catalog().item(view.item_code, view.item_version)
+    clock = clock_of(view, item, today())
+    applicant = Applicant.get_by_id(view.applicant_id)
+    last = (
+        EventLog.select(EventLog.event_id)
+        .where((EventLog.aggregate_kind == CASE) & (EventLog.aggregate_id == case_id))
+        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
+        .first()
+    )
+    row = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    values = {
+        "number": view.case_no,
+        "station_code": view.station,
+        "item_code": item.code,
+        "item_version": item.version,
+        "item_name": item.name_zh,
+        "applicant_id": applicant.id,
+        "applicant_name": applicant.name,
+        "applicant_id_masked": applicant.id_masked,
+        "state": view.state.value if view.state else "",
+        "received_on": (view.village_received_on or view.received_on or today()).isoformat(),
+        "accepted_on": view.accepted_on.isoformat() if view.accepted_on else None,
+        "deadline": clock.deadline.isoformat() if clock.deadline else None,
+        "light": clock.light.value,
+        "open_gaps": len(view.open_gaps),
+        "version": len(view.timeline),
+        "last_event_id": last.event_id if last else "",
+        "updated_at": _now_iso(),
+    }
+    if row is None:
+        row = CaseRecord.create(
+            id=case_id, created_by=created_by or "system", created_at=_now_iso(), **values
+        )
+    else:
+        CaseRecord.update(**values).where(CaseRecord.id == case_id).execute()
+        row = CaseRecord.get_by_id(case_id)
+    CaseMaterial.delete().where(CaseMaterial.case_id == case_id).execute()
+    names = {m.key: m.name_zh for m in item.materials}
+    rows = [
+        {"case_id": case_id, "material_key": k, "name": names.get(k, k), "status": s}
+        for k, s in view.materials.items()
+    ]
+    if rows:
+        CaseMaterial.insert_many(rows).execute()
+    index_case(row)
+    return row
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,95 @@
+"""Applying a verified downstream bundle (下行包) in one transaction: trust roots, catalog, calendar, acks,
+registry and certificate parts; parts this station cannot apply yet are kept verbatim, never dropped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sync_protocol.bundles import BundleState, VerifiedBundle
+
+from ..db import write_transaction
+from ..models import DownstreamPart, NodeState, StationIdentity
+from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY
+
+BUNDLE_STATE_KEY = "bundle_state"
+REGISTRY_KEY = "registry"
+APPLIED_HERE = frozenset({"catalog", "calendar", "acks", "registry", "certificate"})
+
+
+def bundle_state() -> BundleState:
+    raw = NodeState.read(BUNDLE_STATE_KEY)
+    if not raw:
+        return BundleState()
+    return BundleState(
+        version=raw["version"],
+        bundle_id=raw["bundle_id"],
+        part_versions=dict(raw["part_versions"]),
+        trusted_time_ms=raw["trusted_time_ms"],
+    )
+
+
+def _apply_part(part_type: str, data: bytes) -> bool:
+    if part_type == "catalog":
+        NodeState.write(CATALOG_KEY, json.loads(data.decode("utf-8")))
+        return True
+    if part_type == "calendar":
+        document = json.loads(data.decode("utf-8"))
+        years = document if isinstance(document, list) else [document]
+        known = {json.dumps(y, sort_keys=True) for y in NodeState.read(CALENDAR_YEARS_KEY, [])}
+        merged = [json.loads(y) for y in sorted(known | {json.dumps(y, sort_keys=True) for y in years})]
+        NodeState.write(CALENDAR_YEARS_KEY, merged)
+        return True
+    if part_type == "acks":
+        from .sync import receive_ack
+
+        receive_ack(data)
+        return True
+    if part_type == "registry":
+        NodeState.write(REGISTRY_KEY, data.decode("ascii"))
+        return True
+    if part_type == "certificate":
+        identity = StationIdentity.current()
+        if identity is not None:
+            identity.certificate = data
+            identity.save()
+        return True
+    return False
+
+
+def apply_bundle(verified: VerifiedBundle) -> None:
+    """Apply every part and record the new bundle state, all or nothing."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with write_transaction():
+        if verified.roots:
+            identity = StationIdentity.current()
+            info = json.loads(identity.central_info) if identity and identity.central_info else {}
+            known = list(info.get("roots", []))
+            for raw in verified.roots:
+                text = raw.decode("ascii")
+                if text not in known:
+                    known.append(text)
+            info["roots"] = known
+            if identity is not None:
+                identity.central_info = json.dumps(info, ensure_ascii=False, sort_keys=True)
+                identity.save()
+        for part in verified.parts:
+            applied = _apply_part(part.type, part.data) if part.type in APPLIED_HERE else False
+            DownstreamPart.create(
+                bundle_version=verified.manifest.version,
+                part_type=part.type,
+                part_version=part.version,
+                body=part.data,
+                applied=applied,
+                received_at=now,
+            )
+        state = verified.state
+        NodeState.write(
+            BUNDLE_STATE_KEY,
+            {
+                "version": state.version,
+                "bundle_id": state.bundle_id,
+                "part_versions": dict(state.part_versions),
+                "trusted_time_ms": state.trusted_time_ms,
+            },
+        )

@@ -1,0 +1,129 @@
+"""The window: intake (一窗受理), the case page with its timeline, and case search."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from casework.errors import UnknownItemError
+
+from .. import current_node
+from ..auth import ALL_STATION_USERS, STATION_STAFF, requires_roles
+from ..errors import ActionRefusedError
+from ..models import CaseMaterial, CaseRecord
+from ..services import cases as case_service
+from ..services.reference import current_catalog, today
+
+bp = Blueprint("cases", __name__)
+INTAKE_ROLES = (*STATION_STAFF, "proxy_agent")
+# The form token becomes the idempotency key of the events (with suffixes): keep it short and plain.
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+def _actor() -> case_service.Actor:
+    identity = case_service.station()
+    role = case_service.acting_role(g.user.role_set, identity.level)
+    if role is None:
+        abort(403)
+    return case_service.Actor(g.user.username, role)
+
+
+def _form_from_request(item) -> case_service.IntakeForm:
+    form = request.form
+    token = form.get("token", "")
+    if not TOKEN.fullmatch(token):
+        token = secrets.token_hex(16)
+    return case_service.IntakeForm(
+        token=token,
+        item_code=item.code,
+        applicant_name=form.get("applicant_name", "")[:100],
+        id_number=form.get("id_number", "")[:40],
+        phone=form.get("phone", "")[:40],
+        address=form.get("address", "")[:200],
+        materials={m.key: form.get(f"material_{m.key}", "") for m in item.materials},
+        decision=form.get("decision", "receive"),
+    )
+
+
+@bp.route("/cases/new/<item_code>", methods=["GET", "POST"])
+@requires_roles(*INTAKE_ROLES)
+def intake(item_code: str):
+    try:
+        item = current_catalog().item(item_code)
+    except UnknownItemError:
+        abort(404)
+    identity = case_service.station()
+    node = current_node()
+    problems: dict = {}
+    existing_applicant = None
+    open_cases: list = []
+    if request.method == "POST":
+        form = _form_from_request(item)
+        resubmitted = case_service.case_for_token(form.token)
+        if resubmitted is not None:
+            return redirect(url_for("cases.show", case_id=resubmitted.id))
+        problems = case_service.validate_intake(form, item, identity.level, today())
+        existing_applicant = case_service.find_applicant(node.keys.field_cipher, form.id_number, today())
+        if existing_applicant is not None:
+            open_cases = case_service.open_cases_of(existing_applicant.id)
+        duplicate = [c for c in open_cases if c.item_code == item.code]
+        if duplicate and not request.form.get("confirm_duplicate"):
+            problems["duplicate"] = case_service._problem(
+                "open_case_exists",
+                "该申请人已有同一事项的在办件 {number}；如确需另立一件，请勾选确认",
+                "This applicant already has an open case {number} for this item; tick the box to file another",
+                number=duplicate[0].number,
+            )
+        if not problems:
+            try:
+                record = case_service.receive_application(node.keys.field_cipher, _actor(), form)
+            except ActionRefusedError as e:
+                flash(str(e), "error")
+            else:
+                flash(_("Saved. Case number %(number)s.", number=record.number), "info")
+                return redirect(url_for("cases.show", case_id=record.id))
+    else:
+        form = case_service.IntakeForm(token=secrets.token_hex(16), item_code=item.code)
+        form.materials = {m.key: "" for m in item.materials}
+    decisions = case_service._decisions_for(identity.level)
+    status = 422 if problems else 200
+    return render_template(
+        "cases/intake.html",
+        item=item,
+        form=form,
+        problems=problems,
+        decisions=decisions,
+        identity=identity,
+        existing_applicant=existing_applicant,
+        open_cases=open_cases,
+    ), status
+
+
+@bp.route("/cases/<case_id>")
+@requires_roles(*ALL_STATION_USERS)
+def show(case_id: str):
+    record = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    if record is None:
+        abort(404)
+    view = case_service.case_view(case_id)
+    item = current_catalog().item(record.item_code, record.item_version)
+    clock = case_service.clock_of(view, item, today())
+    materials = list(
+        CaseMaterial.select().where(CaseMaterial.case_id == case_id).order_by(CaseMaterial.material_key)
+    )
+    return render_template(
+        "cases/show.html", case=record, view=view, item=item, clock=clock, materials=materials
+    )
+
+
+@bp.route("/search")
+@requires_roles(*ALL_STATION_USERS)
+def search():
+    from ..services.search import search_cases
+
+    query = request.args.get("q", "").strip()[:60]
+    results = search_cases(current_node().keys.field_cipher, query) if query else []
+    return render_template("cases/search.html", query=query, results=results)

@@ -1,0 +1,132 @@
+import re
+import sqlite3
+
+from station.models import Applicant, CaseRecord, EventLog
+
+from .conftest import csrf_token, login
+from .helpers import LOW_INCOME, citizen_id, intake_data
+
+INTAKE = f"/cases/new/{LOW_INCOME}"
+
+
+def _post(client, data, path=INTAKE):
+    data = {**data, "csrf_token": csrf_token(client, path)}
+    return client.post(path, data=data)
+
+
+def test_village_clerk_receives_an_application_and_sees_it_on_home(client):
+    login(client, "village")
+    response = _post(client, intake_data("tok1"))
+    assert response.status_code == 302
+    case = CaseRecord.get()
+    assert response.headers["Location"].endswith(f"/cases/{case.id}")
+    assert case.state == "village_received"
+    assert re.fullmatch(r"990101101000-GF00201000-\d{8}-V101201-0001", case.number)
+    home = client.get("/").get_data(as_text=True)
+    assert case.number in home and "张三" in home
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "村站收件" in page and "9901********" in page or "9901" in page
+
+
+def test_double_submit_of_one_form_makes_one_case_and_one_event(client):
+    login(client, "village")
+    first = _post(client, intake_data("same-token"))
+    second = _post(client, intake_data("same-token"))
+    assert first.headers["Location"] == second.headers["Location"]
+    assert CaseRecord.select().count() == 1
+    assert EventLog.select().where(EventLog.event_type == "case.received").count() == 1
+
+
+def test_invalid_form_keeps_what_was_typed_and_says_what_to_fix_in_chinese(client):
+    login(client, "village")
+    bad_id = citizen_id()[:-1] + ("0" if citizen_id()[-1] != "0" else "1")
+    response = _post(client, intake_data("tok2", id_number=bad_id, phone="12345"))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "校验位" in text  # the check digit message from casework.identifiers
+    assert 'value="张三"' in text and f'value="{bad_id}"' in text and 'value="示范村一组"' in text
+    assert CaseRecord.select().count() == 0 and EventLog.select().count() == 0
+
+
+def test_missing_name_and_material_status_are_reported(client):
+    login(client, "village")
+    data = intake_data("tok3", applicant_name="")
+    first_material = next(k for k in data if k.startswith("material_"))
+    data[first_material] = ""
+    text = _post(client, data).get_data(as_text=True)
+    assert "请填写申请人姓名" in text and "请为“" in text
+
+
+def test_id_number_is_encrypted_at_rest_and_found_by_keyed_hash(client, instance):
+    login(client, "village")
+    _post(client, intake_data("tok4"))
+    raw = sqlite3.connect(instance / "station.db")
+    number = citizen_id().encode()
+    for table in ("applicant", "case_record", "event_log", "case_search"):
+        for row in raw.execute(f"SELECT * FROM {table}"):
+            assert not any(number in (v if isinstance(v, bytes) else str(v).encode()) for v in row), table
+    applicant = Applicant.get()
+    assert applicant.id_masked.startswith("9901") and "*" in applicant.id_masked
+    results = client.get(f"/search?q={citizen_id()}").get_data(as_text=True)
+    assert CaseRecord.get().number in results
+
+
+def test_search_finds_by_name_pinyin_and_number(client):
+    login(client, "village")
+    _post(client, intake_data("tok5"))
+    case = CaseRecord.get()
+    for query in ("张三", "张", "zhangsan", "zs", case.number[-4:], "低保"):
+        assert case.number in client.get(f"/search?q={query}").get_data(as_text=True), query
+    assert case.number not in client.get("/search?q=李四").get_data(as_text=True)
+
+
+def test_second_application_of_the_same_person_reuses_the_applicant_and_warns_on_duplicate(client):
+    login(client, "village")
+    _post(client, intake_data("tok6"))
+    response = _post(client, intake_data("tok7"))
+    assert response.status_code == 422
+    assert "在办件" in response.get_data(as_text=True)
+    confirmed = _post(client, intake_data("tok7", confirm_duplicate="1"))
+    assert confirmed.status_code == 302
+    assert Applicant.select().count() == 1 and CaseRecord.select().count() == 2
+    assert CaseRecord.select().where(CaseRecord.number.endswith("-0002")).count() == 1
+
+
+def test_auditor_cannot_open_the_intake_form(client):
+    login(client, "auditor")
+    assert client.get(INTAKE).status_code == 403
+
+
+def test_township_clerk_accepts_with_gaps_and_gets_a_deadline_or_a_calendar_warning(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    response = _post(client, intake_data("tok8", decision="accept_with_gaps", defer=True))
+    assert response.status_code == 302
+    case = CaseRecord.get()
+    assert case.state == "accepted_with_gaps" and case.open_gaps >= 1
+    assert case.number.split("-")[3] == "T101000"
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "容缺受理" in page
+    assert case.deadline or "工作日历尚未导入" in page
+
+
+def test_accept_refuses_deferred_materials_with_a_clear_message(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    text = _post(client, intake_data("tok9", decision="accept", defer=True)).get_data(as_text=True)
+    assert "容缺受理" in text and CaseRecord.select().count() == 0
+
+
+def test_village_cannot_choose_accept(client):
+    login(client, "village")
+    response = _post(client, intake_data("tok10", decision="accept"))
+    assert response.status_code == 422
+
+
+def test_find_item_by_name_and_open_its_guide(client):
+    login(client, "village")
+    page = client.get("/items/?q=低保").get_data(as_text=True)
+    assert LOW_INCOME in page
+    guide = client.get(f"/items/{LOW_INCOME}").get_data(as_text=True)
+    assert "最低生活保障" in guide
+    assert client.get("/items/NOPE").status_code == 404
