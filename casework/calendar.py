@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from casework.errors import CalendarFormatError, CalendarMissingError, FormatProblem, Message, message
-from casework.fileformat import Reader, load_document
+from casework.fileformat import Reader, load_and_read
 
 CALENDAR_FORMAT = "yiciban.calendar/1"
 SHIPPED_YEARS = (2025, 2026)
@@ -174,7 +174,15 @@ def load_year_calendar(source: str | bytes | dict[str, Any]) -> YearCalendar:
     Raises:
         CalendarFormatError: every problem with its path and line.
     """
-    top, r = load_document(source, CalendarFormatError)
+    year_calendar, r = load_and_read(source, CalendarFormatError, _read_year)
+    if r.problems or year_calendar is None:
+        raise CalendarFormatError(
+            r.problems or [FormatProblem("$", message("empty", "空文件", "Empty file"))]
+        )
+    return year_calendar
+
+
+def _read_year(top: dict[str, Any], r: Reader) -> YearCalendar | None:
     r.unknown_keys(top, "$", {"format", "year", "scope", "source", "holidays", "working_days"})
     fmt = r.string(top, "format", "$")
     if fmt is not None and fmt != CALENDAR_FORMAT:
@@ -217,10 +225,8 @@ def load_year_calendar(source: str | bytes | dict[str, Any]) -> YearCalendar:
             top,
             message("no_holidays", "全国日历必须列出假日", "A national calendar lists holidays"),
         )
-    if r.problems or year is None:
-        raise CalendarFormatError(
-            r.problems or [FormatProblem("$", message("empty", "空文件", "Empty file"))]
-        )
+    if year is None:
+        return None
     return YearCalendar(year, MappingProxyType(holidays), MappingProxyType(working), scope, source_text)
 
 

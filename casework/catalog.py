@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from casework.errors import CatalogFormatError, FormatProblem, UnknownItemError, message
-from casework.fileformat import load_document
+from casework.fileformat import load_and_read
 
 CATALOG_FORMAT = "yiciban.catalog/1"
 
@@ -377,8 +377,7 @@ def load_catalog(source: str | bytes | dict[str, Any]) -> Catalog:
     """
     from casework.catalog_format import read_catalog  # the parser lives apart from the model
 
-    top, reader = load_document(source, CatalogFormatError)
-    catalog = read_catalog(top, reader)
+    catalog, reader = load_and_read(source, CatalogFormatError, read_catalog)
     if reader.problems or catalog is None:
         raise CatalogFormatError(reader.problems or [FormatProblem("$", message("empty", "空目录", "Empty"))])
     return catalog

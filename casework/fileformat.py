@@ -7,45 +7,58 @@ central admin sees every fault of a file at once.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import json.decoder
 import json.scanner
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from casework.errors import FormatProblem, Message, message
+
+T = TypeVar("T")
 
 
 class _Decimal(str):
     """A JSON number with a fraction or exponent, kept as text so the validator can name where it was."""
 
 
+class LineMap:
+    """``id(object) → line where it starts``, computed on demand from character offsets."""
+
+    def __init__(self, text: str = "") -> None:
+        self.offsets: dict[int, int] = {}
+        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"] if text else []
+
+    def get(self, key: int) -> int | None:
+        offset = self.offsets.get(key)
+        return None if offset is None else bisect.bisect_left(self._newlines, offset) + 1
+
+
 class _PositionDecoder(json.JSONDecoder):
-    """A decoder that remembers the line on which every JSON object starts (by object identity)."""
+    """A decoder that remembers where every JSON object starts (by object identity)."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(parse_float=_Decimal, parse_constant=self._reject_constant)
-        self.lines: dict[int, int] = {}
-        self._text = text
+        super().__init__(parse_float=_Decimal, parse_constant=_Decimal)
+        self.lines = LineMap(text)
         parse_object: Callable[..., tuple[Any, int]] = getattr(self, "parse_object")  # noqa: B009
 
         def remember(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
             obj, end = parse_object(s_and_end, *args)
-            self.lines[id(obj)] = text.count("\n", 0, s_and_end[1]) + 1
+            self.lines.offsets[id(obj)] = s_and_end[1]
             return obj, end
 
         self.parse_object = remember
         # The C scanner never calls back into Python for objects, so positions need the pure-Python scanner.
         self.scan_once = getattr(json.scanner, "py_make_scanner")(self)  # noqa: B009
 
-    @staticmethod
-    def _reject_constant(name: str) -> Any:
-        return _Decimal(name)
 
-
-def parse_json_text(text: str | bytes) -> tuple[Any, dict[int, int]]:
+def parse_json_text(text: str | bytes, *, positions: bool = True) -> tuple[Any, LineMap]:
     """Parse JSON text, returning the document and a map ``id(object) → line where it starts``.
+
+    Without ``positions`` the fast C parser is used and the map is empty (loaders re-parse with positions only
+    when there is a problem to report).
 
     Raises:
         ValueError: carrying a :class:`FormatProblem` as ``args[0]`` for text that is not JSON.
@@ -57,7 +70,11 @@ def parse_json_text(text: str | bytes) -> tuple[Any, dict[int, int]]:
             raise ValueError(
                 FormatProblem("$", message("not_utf8", "文件不是 UTF-8 编码", "The file is not UTF-8 text"))
             ) from error
-    decoder = _PositionDecoder(text)
+    decoder: json.JSONDecoder = (
+        _PositionDecoder(text)
+        if positions
+        else json.JSONDecoder(parse_float=_Decimal, parse_constant=_Decimal)
+    )
     try:
         document = decoder.decode(text)
     except json.JSONDecodeError as error:
@@ -75,15 +92,15 @@ def parse_json_text(text: str | bytes) -> tuple[Any, dict[int, int]]:
                 error.lineno,
             )
         ) from error
-    return document, decoder.lines
+    return document, decoder.lines if isinstance(decoder, _PositionDecoder) else LineMap()
 
 
 class Reader:
     """Typed access to a parsed document that records problems with their path and line instead of raising."""
 
-    def __init__(self, lines: dict[int, int] | None = None) -> None:
+    def __init__(self, lines: LineMap | None = None) -> None:
         self.problems: list[FormatProblem] = []
-        self._lines = lines or {}
+        self._lines = lines or LineMap()
 
     def problem(self, path: str, container: Any, msg: Message) -> None:
         self.problems.append(FormatProblem(path, msg, self._lines.get(id(container))))
@@ -254,7 +271,10 @@ def _expected(kind: str, value: Any) -> Message:
 
 
 def load_document(
-    source: str | bytes | dict[str, Any], on_problems: Callable[[list[FormatProblem]], Exception]
+    source: str | bytes | dict[str, Any],
+    on_problems: Callable[[list[FormatProblem]], Exception],
+    *,
+    positions: bool = True,
 ) -> tuple[dict[str, Any], Reader]:
     """Parse ``source`` (JSON text, bytes, or an already-parsed dict) into a top-level object and a Reader.
 
@@ -263,10 +283,10 @@ def load_document(
     """
     if isinstance(source, dict):
         document: Any = source
-        lines: dict[int, int] = {}
+        lines = LineMap()
     else:
         try:
-            document, lines = parse_json_text(source)
+            document, lines = parse_json_text(source, positions=positions)
         except ValueError as error:
             raise on_problems([error.args[0]]) from error
     reader = Reader(lines)
@@ -274,3 +294,18 @@ def load_document(
     if top is None:
         raise on_problems(reader.problems)
     return top, reader
+
+
+def load_and_read(
+    source: str | bytes | dict[str, Any],
+    on_problems: Callable[[list[FormatProblem]], Exception],
+    read: Callable[[dict[str, Any], Reader], T],
+) -> tuple[T, Reader]:
+    """Parse with the fast parser and ``read``; only when there are problems, parse again with line positions so
+    every problem names its line. A valid file therefore costs one C-speed parse."""
+    top, reader = load_document(source, on_problems, positions=False)
+    result = read(top, reader)
+    if reader.problems and not isinstance(source, dict):
+        top, reader = load_document(source, on_problems, positions=True)
+        result = read(top, reader)
+    return result, reader
