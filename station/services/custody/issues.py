@@ -1,0 +1,196 @@
+"""The agent's folders (我携带的卷宗) and the custody issues on the home page, local and routed from central."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from casework.custody import (
+    AnomalyKind,
+    CustodyLimits,
+    holding_anomalies,
+    holdings_from_events,
+    local_day,
+)
+from casework.errors import Message, message
+from casework.events import CaseEvent
+from casework.lifecycle import CaseState
+from sync_protocol.errors import ProtocolError
+from sync_protocol.registry import parse_registry
+
+from ...db import write_transaction
+from ...models import CaseRecord, NodeState, StationIdentity
+from ..cases import CASE, casework_type, station
+from ..log import events_of
+from ..reference import current_calendar
+from .common import REGISTRY_KEY, CustodyFolder, CustodyIssue, CustodyManifest, _iso, _now
+from .manifests import folder_here
+
+# --- the agent's folders and the home page's custody issues ------------------------------------------------
+
+
+def level_of_station(identity: StationIdentity) -> Callable[[str], str | None]:
+    """Station code → level, from this station, its parent, and the registry central sent."""
+    levels: dict[str, str] = {}
+    stored = NodeState.read(REGISTRY_KEY)
+    if isinstance(stored, str):
+        with contextlib.suppress(ProtocolError, UnicodeEncodeError):
+            registry = parse_registry(stored.encode("ascii"))
+            levels.update({code: entry.level for code, entry in registry.stations.items()})
+    levels[identity.station_code] = identity.level
+    above = {"village": "township", "township": "county"}.get(identity.level)
+    if identity.parent_code and above:
+        levels.setdefault(identity.parent_code, above)
+    return levels.get
+
+
+@dataclass(frozen=True)
+class CarriedFolder:
+    """A folder an agent has taken and nobody has registered yet: where it goes, since when, when it is due."""
+
+    manifest_id: str
+    case_id: str
+    case_number: str
+    item_name: str
+    masked_applicant: str
+    to_station: str
+    direction: str
+    since: datetime
+    due: dt.date | None
+    overdue: bool
+    warning: Message | None
+
+
+def carried_by(
+    agent_username: str, today: dt.date, limits: CustodyLimits | None = None
+) -> list[CarriedFolder]:
+    """我携带的卷宗: folders dispatched from here with this agent and not known to be received."""
+    limits = limits or CustodyLimits()
+    identity = station()
+    level_of = level_of_station(identity)
+    calendar = current_calendar()
+    rows = (
+        CustodyFolder.select(CustodyFolder, CustodyManifest)
+        .join(CustodyManifest, on=(CustodyFolder.manifest_id == CustodyManifest.id))
+        .where(
+            (CustodyManifest.agent == agent_username)
+            & CustodyManifest.dispatched_at.is_null(False)
+            & CustodyFolder.received_at.is_null()
+        )  # fmt: skip
+        .order_by(CustodyManifest.dispatched_at, CustodyFolder.case_number)
+    )
+    carried = []
+    for row in rows:
+        manifest = row.custodymanifest
+        since = datetime.fromisoformat(manifest.dispatched_at)
+        limit = limits.transit_days(manifest.from_station, manifest.to_station, level_of)
+        due = calendar.add_working_days_checked(local_day(since), limit)
+        deadline = due.date or due.estimate
+        carried.append(
+            CarriedFolder(
+                manifest.id, row.case_id, row.case_number, row.item_name, row.masked_applicant, manifest.to_station,
+                manifest.direction, since, deadline, deadline is not None and today > deadline, due.warning,
+            )
+        )  # fmt: skip
+    return carried
+
+
+@dataclass(frozen=True)
+class StationIssue:
+    """A custody issue shown on the home page: found here, or raised by central for this station."""
+
+    key: str
+    kind: str
+    case_id: str
+    case_number: str
+    since: str
+    message: Message
+    source: str  # "local" or "central"
+
+
+def _case_events(case_id: str) -> list[CaseEvent]:
+    return [
+        CaseEvent(casework_type(e.type) or e.type, e.payload, e.wall_ms, e.actor, e.station_id)
+        for e in events_of(CASE, case_id)
+    ]
+
+
+def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[StationIssue]:
+    """Custody issues for the home page: folders overdue in transit from here, a village holding a case too long,
+    results not handed over, and every open issue central routed here."""
+    limits = limits or CustodyLimits()
+    identity = station()
+    calendar = current_calendar()
+    found: dict[str, StationIssue] = {}
+    for folder in _overdue_from_here(identity, today, limits):
+        found[folder.key] = folder
+    holdings = []
+    held_states = [CaseState.VILLAGE_RECEIVED.value, CaseState.RESULT_READY.value]
+    for record in CaseRecord.select().where(CaseRecord.state.in_(held_states)):
+        if folder_here(record.id):
+            holdings += holdings_from_events(record.id, _case_events(record.id), record.number)
+    for anomaly in holding_anomalies(holdings, today=today, calendar=calendar, limits=limits):
+        issue = StationIssue(
+            anomaly.key, anomaly.kind.value, anomaly.case_id, anomaly.case_number, anomaly.since.isoformat(),
+            anomaly.message, "local",
+        )  # fmt: skip
+        found[issue.key] = issue
+    for row in CustodyIssue.select().where(CustodyIssue.status == "open").order_by(CustodyIssue.since):
+        msg = Message(row.kind, row.description_zh, row.description_en)
+        found[row.key] = StationIssue(
+            row.key, row.kind, row.case_id, row.case_number, row.since, msg, "central"
+        )
+    return sorted(found.values(), key=lambda i: (i.since, i.case_number))
+
+
+def _overdue_from_here(
+    identity: StationIdentity, today: dt.date, limits: CustodyLimits
+) -> list[StationIssue]:
+    issues = []
+    agents_seen = {
+        m.agent
+        for m in CustodyManifest.select(CustodyManifest.agent).where(
+            CustodyManifest.dispatched_at.is_null(False)
+        )
+    }
+    for agent in agents_seen:
+        for folder in carried_by(agent, today, limits):
+            if not folder.overdue:
+                continue
+            key = f"custody:{AnomalyKind.TRANSIT_OVERDUE.value}:{folder.manifest_id}:{folder.case_id}"
+            msg = message(
+                "custody_transit_overdue",
+                "卷宗 {case} 由代办员 {agent} 于 {since} 送往 {to}，已超过时限仍未确认签收",
+                "Folder {case} left with agent {agent} on {since} for {to} and is past its limit without a receipt",
+                case=folder.case_number, agent=agent, since=local_day(folder.since).isoformat(), to=folder.to_station,
+            )  # fmt: skip
+            issues.append(
+                StationIssue(key, AnomalyKind.TRANSIT_OVERDUE.value, folder.case_id, folder.case_number,
+                             local_day(folder.since).isoformat(), msg, "local")
+            )  # fmt: skip
+    return issues
+
+
+def record_central_issues(issues: Iterable[Mapping[str, Any]]) -> int:
+    """Replace the custody issues central routed here (conflict records of class D, as ``to_conflict()``)."""
+    now = _iso(_now())
+    with write_transaction():
+        keys = []
+        for issue in issues:
+            if issue.get("class") != "D":
+                continue
+            keys.append(issue["key"])
+            CustodyIssue.insert(
+                key=issue["key"], kind=issue["kind"], case_id=issue["case_id"], case_number=issue.get("case_number") or "",
+                manifest_id=issue.get("manifest_id") or "", since=issue["since"],
+                description_zh=issue["description"]["zh"], description_en=issue["description"]["en"], status="open",
+                updated_at=now,
+            ).on_conflict_replace().execute()  # fmt: skip
+        CustodyIssue.update(status="resolved", updated_at=now).where(
+            CustodyIssue.key.not_in(keys) & (CustodyIssue.status == "open")
+        ).execute()
+        return len(keys)

@@ -1,0 +1,167 @@
+"""签收: reading a typed or scanned folder label (verified offline) and registering the folder, even before the case data arrives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from casework.catalog import Level
+from casework.custody import (
+    Direction,
+)
+from casework.errors import TransitionError
+from casework.lifecycle import CaseState, check_transition
+from sync_protocol import receipts
+from sync_protocol.errors import MalformedError, ProtocolError, SignatureError, UnknownKeyError
+from sync_protocol.keys import SigningKey
+from sync_protocol.registry import parse_registry
+
+from ...db import write_transaction
+from ...models import CaseRecord, NodeState, StationIdentity
+from ..cases import Actor, project_case, station
+from .common import (
+    REGISTRY_KEY,
+    CustodyFolder,
+    CustodyReceipt,
+    CustodyRefusedError,
+    _append,
+    _iso,
+    _key,
+    _now,
+    _refuse,
+    _role,
+)
+
+# --- receipt by signed label ---------------------------------------------------------------------------------
+
+
+def known_station_keys(signing_key: SigningKey, identity: StationIdentity | None = None) -> dict[str, bytes]:
+    """Key reference (16 hex) → raw public key, from the registry central sent and this station's own key."""
+    keys = {signing_key.key_id[: receipts.KEY_REF_LENGTH]: signing_key.public_raw}
+    sources: list[str] = []
+    stored = NodeState.read(REGISTRY_KEY)
+    if isinstance(stored, str):
+        sources.append(stored)
+    identity = identity or StationIdentity.current()
+    if identity is not None and identity.central_info:
+        registry_text = json.loads(identity.central_info).get("registry")
+        if isinstance(registry_text, str):
+            sources.append(registry_text)
+    for text in sources:
+        try:
+            registry = parse_registry(text.encode("ascii"))
+        except (ProtocolError, UnicodeEncodeError):
+            continue
+        for entry in registry.stations.values():
+            for key in entry.keys:
+                if key.revoked_after is None:
+                    keys.setdefault(key.key_id[: receipts.KEY_REF_LENGTH], key.sign_public)
+    return keys
+
+
+def read_label(text: str, lookup: Callable[[str], bytes | None]) -> dict[str, Any]:
+    """Verify a typed or scanned folder label; a bad one is refused with what to do about it."""
+    cleaned = "".join(text.split())
+    if not cleaned:
+        raise _refuse("custody_label_empty", "请扫描或输入卷宗标签内容", "Scan or type the folder label")
+    try:
+        return receipts.verify_qr_payload(cleaned, lookup, expected_kind=receipts.CUSTODY)
+    except SignatureError as e:
+        raise _refuse(
+            "custody_label_forged",
+            "卷宗标签签名无效：标签可能被篡改或伪造，不能签收。请核对纸质交接单并联系送出站点",
+            "The folder label's signature is invalid: it may have been altered or forged and cannot be "
+            "received. Check the paper manifest and call the sending station",
+        ) from e
+    except UnknownKeyError as e:
+        raise _refuse(
+            "custody_label_unknown_station",
+            "无法核验卷宗标签：签发站点不在本站的站点名录中。请先与中心同步后再签收",
+            "The folder label cannot be checked: its station is not in this station's registry. Sync with "
+            "central, then receive it",
+        ) from e
+    except (MalformedError, ProtocolError) as e:
+        raise _refuse(
+            "custody_label_malformed",
+            "这不是有效的卷宗标签（内容不完整或不是交接单上的二维码）",
+            "This is not a valid folder label (incomplete, or not the QR code of a manifest folder)",
+        ) from e
+
+
+@dataclass(frozen=True)
+class Registered:
+    receipt: CustodyReceipt
+    created: bool  # False: this station had already registered the folder
+    case_known: bool  # the case data is already at this station
+
+
+def _assumed_state(identity: StationIdentity, direction: Direction, sender_level: str | None) -> CaseState:
+    """The state a folder arrives in when the case data has not reached this station yet."""
+    if direction is Direction.DOWN:
+        return CaseState.RESULT_READY
+    return CaseState.IN_TRANSIT if sender_level in (None, "village") else CaseState.FORWARDED
+
+
+def receive_folder(
+    signing_key: SigningKey, actor: Actor, label_text: str, now: datetime | None = None
+) -> Registered:
+    """签收: register a folder from its label; works offline and before the case's data has arrived."""
+    now = now or _now()
+    identity = station()
+    fields = read_label(label_text, known_station_keys(signing_key, identity).get)
+    if fields["sending_station"] == identity.station_code:
+        raise _refuse(
+            "custody_own_folder",
+            "这是本站送出的卷宗，不能由本站签收",
+            "This folder was sent from this station; it cannot be received here",
+        )
+    manifest_id, case_id = fields["manifest_id"], fields["case_id"]
+    with write_transaction():
+        existing = CustodyReceipt.get_or_none(
+            (CustodyReceipt.manifest_id == manifest_id) & (CustodyReceipt.case_id == case_id)
+        )
+        if existing is not None:
+            return Registered(existing, False, CaseRecord.get_or_none(CaseRecord.id == case_id) is not None)
+        direction = Direction.DOWN if fields["sending_station"] == identity.parent_code else Direction.UP
+        record = CaseRecord.get_or_none(CaseRecord.id == case_id)
+        state = CaseState(record.state) if record is not None else _assumed_state(identity, direction, None)
+        try:
+            intent = check_transition(state, "receive_custody", Level(identity.level), _role(actor))
+        except TransitionError as e:
+            raise CustodyRefusedError(e.message) from e
+        payload = {
+            "from": state.value, "to": intent.to_state.value, "manifest_id": manifest_id,
+            "received_by": actor.username, "at": _iso(now), "direction": direction.value,
+        }  # fmt: skip
+        event_id = _append(actor, case_id, "custody_received", payload, _key("receive", manifest_id, case_id))
+        CustodyReceipt.insert(
+            manifest_id=manifest_id, case_id=case_id, case_number=fields["case_number"], item_code=fields["item_code"],
+            masked_applicant=fields["masked_applicant"], material_count=fields["material_count"],
+            sending_station=fields["sending_station"], direction=direction.value, label="".join(label_text.split()),
+            received_at=_iso(now), received_by=actor.username, event_id=event_id,
+        ).execute()  # fmt: skip
+        CustodyFolder.update(received_at=_iso(now)).where(
+            (CustodyFolder.manifest_id == manifest_id) & (CustodyFolder.case_id == case_id)
+        ).execute()
+        if record is not None:
+            project_case(case_id)
+        receipt = CustodyReceipt.get(
+            (CustodyReceipt.manifest_id == manifest_id) & (CustodyReceipt.case_id == case_id)
+        )
+        return Registered(receipt, True, record is not None)
+
+
+def recent_receipts(limit: int = 30) -> list[CustodyReceipt]:
+    return list(CustodyReceipt.select().order_by(CustodyReceipt.received_at.desc()).limit(limit))
+
+
+def note_received_elsewhere(manifest_id: str, case_id: str, received_at: str) -> None:
+    """Central told us a folder we sent was received (downstream): it no longer counts as carried."""
+    with write_transaction():
+        CustodyFolder.update(received_at=received_at).where(
+            (CustodyFolder.manifest_id == manifest_id) & (CustodyFolder.case_id == case_id)
+            & CustodyFolder.received_at.is_null()
+        ).execute()  # fmt: skip

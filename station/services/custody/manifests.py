@@ -1,0 +1,282 @@
+"""交接单: which folders can go where, drafting with one signed label per folder, dispatch, the printed manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from casework.catalog import Level
+from casework.custody import (
+    CustodyError,
+    Direction,
+    Folder,
+    local_day,
+    manifest_number,
+    new_manifest,
+)
+from casework.errors import TransitionError
+from casework.lifecycle import CaseState, check_transition
+from printing.masking import mask_name
+from sync_protocol import receipts
+from sync_protocol.keys import SigningKey
+
+from ...db import write_transaction
+from ...models import CaseMaterial, CaseRecord, StationIdentity, User
+from ..cases import Actor, project_case, station
+from ..reference import CHINA
+from .common import (
+    FOLDER_STATUSES,
+    CustodyFolder,
+    CustodyManifest,
+    CustodyReceipt,
+    CustodyRefusedError,
+    _append,
+    _iso,
+    _issuer,
+    _key,
+    _now,
+    _proxy_agent,
+    _refuse,
+    _role,
+    station_name,
+)
+
+# --- who and where -------------------------------------------------------------------------------------------
+
+
+def agents() -> list[User]:
+    """Logins that can carry folders (代办员) at this station."""
+    active = User.select().where(User.active == True).order_by(User.username)  # noqa: E712
+    return [u for u in active if "proxy_agent" in u.role_set]
+
+
+def _direction_to(identity: StationIdentity, destination: str) -> Direction:
+    return Direction.UP if destination == identity.parent_code else Direction.DOWN
+
+
+def folder_here(case_id: str) -> bool:
+    """Is the paper here? Not if the latest thing this station did with it was to hand it to an agent."""
+    last_out = (
+        CustodyFolder.select(CustodyManifest.dispatched_at)
+        .join(CustodyManifest, on=(CustodyFolder.manifest_id == CustodyManifest.id))
+        .where((CustodyFolder.case_id == case_id) & CustodyManifest.dispatched_at.is_null(False))
+        .order_by(CustodyManifest.dispatched_at.desc())
+        .scalar()
+    )
+    if last_out is None:
+        return True
+    last_in = (
+        CustodyReceipt.select(CustodyReceipt.received_at)
+        .where(CustodyReceipt.case_id == case_id)
+        .order_by(CustodyReceipt.received_at.desc())
+        .scalar()
+    )
+    return last_in is not None and last_in > last_out
+
+
+def _on_open_draft(case_id: str) -> bool:
+    return (
+        CustodyFolder.select()
+        .join(CustodyManifest, on=(CustodyFolder.manifest_id == CustodyManifest.id))
+        .where((CustodyFolder.case_id == case_id) & CustodyManifest.dispatched_at.is_null())
+        .exists()
+    )
+
+
+_UP_STATES = {"village": (CaseState.VILLAGE_RECEIVED,), "township": (CaseState.FORWARDED,), "county": ()}
+_RETURN_STATES = (CaseState.DECIDED_GRANTED, CaseState.DECIDED_REFUSED, CaseState.RESULT_READY)
+
+
+def _return_candidates(identity: StationIdentity) -> dict[str, list[CaseRecord]]:
+    rows = CaseRecord.select().where(
+        CaseRecord.state.in_([s.value for s in _RETURN_STATES])
+        & (CaseRecord.station_code != identity.station_code)
+    )
+    grouped: dict[str, list[CaseRecord]] = {}
+    for row in rows.order_by(CaseRecord.received_on):
+        grouped.setdefault(row.station_code, []).append(row)
+    return grouped
+
+
+def manifest_candidates(identity: StationIdentity) -> dict[str, list[CaseRecord]]:
+    """Cases whose paper is here and can go on a manifest, by destination station."""
+    grouped: dict[str, list[CaseRecord]] = {}
+    up_states = [s.value for s in _UP_STATES[identity.level]]
+    if identity.parent_code and up_states:
+        rows = CaseRecord.select().where(CaseRecord.state.in_(up_states)).order_by(CaseRecord.received_on)
+        grouped[identity.parent_code] = list(rows)
+    for code, rows in _return_candidates(identity).items():
+        grouped.setdefault(code, []).extend(rows)
+    return {
+        code: [r for r in rows if folder_here(r.id) and not _on_open_draft(r.id)]
+        for code, rows in grouped.items()
+    }
+
+
+# --- manifests -----------------------------------------------------------------------------------------------
+
+
+def _material_count(case_id: str) -> int:
+    return (
+        CaseMaterial.select()
+        .where((CaseMaterial.case_id == case_id) & CaseMaterial.status.in_(FOLDER_STATUSES))
+        .count()
+    )
+
+
+def _next_manifest_id(identity: StationIdentity, on: dt.date) -> str:
+    prefix = manifest_number(identity.station_code, on, 1)[:-2]
+    taken = [
+        row.id
+        for row in CustodyManifest.select(CustodyManifest.id).where(CustodyManifest.id.startswith(prefix))
+    ]
+    highest = max((int(t[len(prefix) :]) for t in taken if t[len(prefix) :].isdigit()), default=0)
+    return manifest_number(identity.station_code, on, highest + 1)
+
+
+def create_manifest(
+    signing_key: SigningKey, actor: Actor, case_ids: Iterable[str], to_station: str, agent_username: str,
+    now: datetime | None = None,
+) -> CustodyManifest:  # fmt: skip
+    """Draft a 交接单 with one signed label per folder (nothing leaves until :func:`dispatch_manifest`)."""
+    now = now or _now()
+    identity = station()
+    wanted = list(dict.fromkeys(case_ids))
+    agent = User.get_or_none((User.username == agent_username) & (User.active == True))  # noqa: E712
+    if agent is None or "proxy_agent" not in agent.role_set:
+        raise _refuse("custody_agent_unknown", "请选择本站的代办员", "Choose an agent of this station")
+    with write_transaction():
+        eligible = {r.id: r for r in manifest_candidates(identity).get(to_station, [])}
+        missing = [c for c in wanted if c not in eligible]
+        if missing:
+            raise _refuse(
+                "custody_case_not_eligible",
+                "有 {count} 件不在本站或不能送往 {to}，请刷新后重新选择",
+                "{count} selected cases are not here or cannot go to {to}; reload and choose again",
+                count=len(missing), to=to_station,
+            )  # fmt: skip
+        manifest_id = _next_manifest_id(identity, local_day(now))
+        folders = [
+            Folder(
+                c,
+                eligible[c].number,
+                eligible[c].item_code,
+                mask_name(eligible[c].applicant_name),
+                _material_count(c),
+            )
+            for c in wanted
+        ]
+        try:
+            new_manifest(
+                manifest_id, from_station=identity.station_code, to_station=to_station, agent=agent.username,
+                folders=folders, created_at=now, direction=_direction_to(identity, to_station),
+            )  # fmt: skip
+        except CustodyError as e:
+            raise CustodyRefusedError(e.message) from e
+        row = CustodyManifest.create(
+            id=manifest_id, from_station=identity.station_code, to_station=to_station,
+            direction=_direction_to(identity, to_station).value, agent=agent.username, agent_name=agent.display_name,
+            created_by=actor.username, created_at=_iso(now),
+        )  # fmt: skip
+        for folder in folders:
+            fields = folder.label_fields(identity.station_code, manifest_id)
+            label = receipts.sign_qr_payload(
+                receipts.CUSTODY, fields, signing_key.private_bytes(), signing_key.key_id
+            )
+            CustodyFolder.insert(
+                manifest_id=manifest_id, case_id=folder.case_id, case_number=folder.case_number,
+                item_code=folder.item_code, item_name=eligible[folder.case_id].item_name,
+                masked_applicant=folder.masked_applicant, material_count=folder.material_count, label=label,
+            ).execute()  # fmt: skip
+        return row
+
+
+def manifest_folders(manifest_id: str) -> list[CustodyFolder]:
+    return list(
+        CustodyFolder.select()
+        .where(CustodyFolder.manifest_id == manifest_id)
+        .order_by(CustodyFolder.case_number)
+    )
+
+
+def discard_manifest(manifest_id: str) -> None:
+    """Throw away a draft that was never dispatched (nothing was recorded in the log for it)."""
+    with write_transaction():
+        row = CustodyManifest.get_or_none(CustodyManifest.id == manifest_id)
+        if row is None or row.dispatched_at is not None:
+            raise _refuse(
+                "custody_not_draft",
+                "只能作废尚未送出的交接单",
+                "Only a manifest not yet dispatched can be discarded",
+            )
+        CustodyFolder.delete().where(CustodyFolder.manifest_id == manifest_id).execute()
+        row.delete_instance()
+
+
+def dispatch_manifest(actor: Actor, manifest_id: str, now: datetime | None = None) -> CustodyManifest:
+    """移交: the agent takes the folders; one custody_dispatched event per folder, all in one transaction."""
+    now = now or _now()
+    with write_transaction():
+        manifest = CustodyManifest.get_or_none(CustodyManifest.id == manifest_id)
+        if manifest is None:
+            raise _refuse("custody_no_manifest", "没有这张交接单", "No such manifest")
+        if manifest.dispatched_at is not None:
+            return manifest
+        level = Level(station().level)
+        for folder in manifest_folders(manifest_id):
+            record = CaseRecord.get_or_none(CaseRecord.id == folder.case_id)
+            state = CaseState(record.state) if record is not None else None
+            try:
+                intent = check_transition(state, "dispatch", level, _role(actor))
+            except TransitionError as e:
+                raise CustodyRefusedError(e.message) from e
+            payload = {
+                "from": state.value if state else None, "to": intent.to_state.value, "manifest_id": manifest_id,
+                "carrier": manifest.agent, "to_station": manifest.to_station, "at": _iso(now),
+                "direction": manifest.direction,
+            }  # fmt: skip
+            _append(
+                actor,
+                folder.case_id,
+                "custody_dispatched",
+                payload,
+                _key("dispatch", manifest_id, folder.case_id),
+            )
+            project_case(folder.case_id)
+        manifest.dispatched_at, manifest.dispatched_by = _iso(now), actor.username
+        manifest.save()
+        return manifest
+
+
+def recent_manifests(limit: int = 30) -> list[CustodyManifest]:
+    return list(CustodyManifest.select().order_by(CustodyManifest.created_at.desc()).limit(limit))
+
+
+def manifest_document(manifest_id: str) -> Any:
+    """The 交接单 as printing's HandoverManifest, one signed label per folder."""
+    from printing.documents.proxy import HandoverManifest, ManifestFolder
+
+    identity = station()
+    manifest = CustodyManifest.get_or_none(CustodyManifest.id == manifest_id)
+    if manifest is None:
+        raise _refuse("custody_no_manifest", "没有这张交接单", "No such manifest")
+    folders = tuple(
+        ManifestFolder(
+            case_number=f.case_number,
+            applicant_name=f.masked_applicant,
+            item_name=f.item_name,
+            material_count=f.material_count,
+            pages=f.pages,
+            qr_payload=f.label,
+        )  # fmt: skip
+        for f in manifest_folders(manifest_id)
+    )
+    when = datetime.fromisoformat(manifest.dispatched_at or manifest.created_at).astimezone(CHINA)
+    return HandoverManifest(
+        manifest_number=manifest.id, direction="outbound" if manifest.direction == "up" else "return",
+        from_station=identity.name, to_organ=station_name(manifest.to_station, identity),
+        carrier=_proxy_agent(manifest.agent, manifest.agent_name, identity), dispatched_at=when.replace(tzinfo=None),
+        folders=folders, issuer=_issuer(identity), handler=manifest.created_by,
+    )  # fmt: skip
