@@ -18,6 +18,7 @@ from typing import Any
 from casework.catalog import Item
 from casework.errors import EventPayloadError, message
 from casework.lifecycle import CaseState
+from casework.ratings import RATING_INDICATORS
 
 SCHEMA_VERSION = 1
 _STATES = "|".join(s.value for s in CaseState)
@@ -53,7 +54,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
                    "reason_code": "enum:gap_lapsed|abandoned|central_resolution|other", "reason": "str"},
     "rated": {"rating_id": "str", "level": "int", "stage": "enum:acceptance|completion",
               "channel": "enum:window_device|paper_card|qr_code|sms|phone_followup|village_tablet",
-              "rated_on": "date", "rater": "enum:applicant|anonymous", "comment": "str?"},
+              "rated_on": "date", "rater": "enum:applicant|anonymous", "comment": "str?", "indicators": "scores?",
+              "staff_id": "str?"},
     "followup_opened": {"followup_id": "str", "rating_id": "str", "opened_on": "date", "due_on": "date"},
     "followup_visited": {"followup_id": "str", "visited_on": "date", "note": "str"},
     "followup_verdict": {"followup_id": "str",
@@ -206,6 +208,26 @@ def _check_value(event_type: str, path: str, spec: str, value: Any) -> None:  # 
             raise _fail(event_type, path, "expected_list", "应为列表", "Expected a list")
         for index, item in enumerate(value):
             _check_value(event_type, f"{path}[{index}]", "str", item)
+    elif kind == "scores":
+        if not isinstance(value, dict):
+            raise _fail(event_type, path, "expected_object", "应为对象", "Expected an object")
+        for key, score in value.items():
+            if key not in RATING_INDICATORS:
+                raise _fail(
+                    event_type,
+                    _join(path, key),
+                    "unknown_indicator",
+                    "未知评价指标",
+                    "Unknown rating indicator",
+                )
+            if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+                raise _fail(
+                    event_type,
+                    _join(path, key),
+                    "rating_level_range",
+                    "评价等级为 1–5",
+                    "A rating level is 1–5",
+                )
     elif kind in _NESTED:
         _check_records(event_type, path, kind, value)
     else:  # pragma: no cover - a schema typo, caught by the schema test

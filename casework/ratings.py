@@ -8,13 +8,27 @@ deadline of 15 working days by default (configurable: local rules say 5, 7 or 15
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
 
 from casework.calendar import WorkingCalendar
 from casework.errors import RatingError, message
 
 DEFAULT_RECTIFICATION_DAYS = 15
+
+# Indicator scores beside the overall level (DOMAIN.md §3 evaluation content): offline the first three, online
+# 办事效率 + the last three. Contents are versioned centrally and not editable locally.
+RATING_INDICATORS: dict[str, tuple[str, str]] = {
+    "efficiency": ("服务效率", "Efficiency"),
+    "competence": ("服务水平", "Competence"),
+    "attitude": ("服务态度", "Attitude"),
+    "guide_accuracy": ("办事指南精确度", "Accuracy of the service guide"),
+    "convenience": ("办事便捷度", "Convenience"),
+    "usability": ("平台操作性", "Ease of use of the platform"),
+}
+OFFLINE_INDICATORS = ("efficiency", "competence", "attitude")
+ONLINE_INDICATORS = ("efficiency", "guide_accuracy", "convenience", "usability")
 
 
 class RatingLevel(IntEnum):
@@ -101,6 +115,7 @@ class Rating:
     rated_on: dt.date
     named: bool
     comment: str = ""
+    indicators: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def opens_followup(self) -> bool:
@@ -116,14 +131,27 @@ def record_rating(
     *,
     rater: Rater,
     comment: str = "",
+    indicators: Mapping[str, int] | None = None,
 ) -> Rating:
     """Validate and build a rating.
 
     Raises:
-        RatingError: ``rating_level_range`` or ``proxy_may_not_rate`` (a 代办员 or clerk rating for the applicant).
+        RatingError: ``rating_level_range``, ``unknown_indicator`` or ``proxy_may_not_rate`` (a 代办员 or clerk
+            rating for the applicant).
     """
-    if not 1 <= level <= 5:
+    scores = dict(indicators or {})
+    if not 1 <= level <= 5 or not all(1 <= v <= 5 for v in scores.values()):
         raise RatingError(message("rating_level_range", "评价等级为 1–5", "A rating level is 1–5"))
+    unknown = sorted(set(scores) - set(RATING_INDICATORS))
+    if unknown:
+        raise RatingError(
+            message(
+                "unknown_indicator",
+                "未知评价指标 {keys}",
+                "Unknown rating indicators {keys}",
+                keys=", ".join(unknown),
+            )
+        )
     if rater in (Rater.PROXY_AGENT, Rater.STAFF):
         raise RatingError(
             message(
@@ -132,7 +160,9 @@ def record_rating(
                 "A proxy agent or staff member may not rate for the applicant; queue a phone follow-up instead",
             )
         )
-    return Rating(RatingLevel(level), stage, channel, rated_on, rater is Rater.APPLICANT, comment.strip())
+    return Rating(
+        RatingLevel(level), stage, channel, rated_on, rater is Rater.APPLICANT, comment.strip(), scores
+    )
 
 
 def channel_for_absent_applicant() -> RatingChannel:

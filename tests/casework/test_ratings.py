@@ -121,3 +121,30 @@ def test_followup_steps_in_order_and_overdue():
             advance_followup(f, FollowUpStep.VISITED, D(2026, 11, 3)), FollowUpStep.VERDICT, D(2026, 11, 4)
         )
     assert not f.is_overdue(D(2026, 11, 23)) and f.is_overdue(D(2026, 11, 24))
+
+
+def test_indicator_scores_beside_the_overall_level():
+    from casework.ratings import OFFLINE_INDICATORS, RATING_INDICATORS
+
+    scores = {key: 4 for key in OFFLINE_INDICATORS}
+    rating = record_rating(
+        4,
+        RatingStage.COMPLETION,
+        RatingChannel.WINDOW_DEVICE,
+        D(2026, 11, 2),
+        rater=Rater.APPLICANT,
+        indicators=scores,
+    )
+    assert rating.indicators == scores
+    assert RATING_INDICATORS["attitude"][0] == "服务态度"
+    for bad, code in (({"attitude": 6}, "rating_level_range"), ({"speed": 3}, "unknown_indicator")):
+        with pytest.raises(RatingError) as raised:
+            record_rating(
+                4,
+                RatingStage.COMPLETION,
+                RatingChannel.QR_CODE,
+                D(2026, 11, 2),
+                rater=Rater.APPLICANT,
+                indicators=bad,
+            )
+        assert raised.value.code == code
