@@ -15,7 +15,7 @@ from typing import Any
 
 from casework.catalog import Level
 from casework.errors import Message, message
-from casework.identifiers import normalize_code
+from casework.identifiers import normalize_code, upgrade_citizen_id_15
 from casework.lifecycle import LEGAL_ACTIONS, CaseState, transitions_for
 
 
@@ -251,7 +251,10 @@ def duplicate_key(id_number: str, item_code: str, *, period: str = "open") -> st
     ``period`` is "open" for ordinary items (two open cases of one person for one item are duplicates) and the
     batch period (e.g. "2026") for annual items such as 耕地地力保护补贴.
     """
-    return f"{normalize_code(id_number)}|{item_code.strip().upper()}|{period}"
+    number = normalize_code(id_number)
+    if len(number) == 15 and number.isdigit():
+        number = upgrade_citizen_id_15(number)  # the same person under a legacy 15-digit number
+    return f"{number}|{item_code.strip().upper()}|{period}"
 
 
 def classify_duplicate(

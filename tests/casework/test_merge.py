@@ -108,6 +108,7 @@ def test_duplicate_key_normalises_the_id_and_item():
     assert duplicate_key("33011019850312123x", "gf00201000") == duplicate_key(
         "３３０１１０ １９８５０３１２ １２３X", "GF00201000"
     )
+    assert duplicate_key("330110850312123", "GF00201000") == duplicate_key("330110198503121236", "GF00201000")
     assert duplicate_key("330110198503121236", "GF00503000", period="2026") != duplicate_key(
         "330110198503121236", "GF00503000", period="2027"
     )
