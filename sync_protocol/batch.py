@@ -24,11 +24,21 @@ from .checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint, verify_ch
 from .errors import (
     ChainError,
     DigestMismatchError,
+    ForkError,
+    GapError,
     MalformedError,
     SizeLimitError,
     WrongRecipientError,
 )
-from .events import KEY_ROTATE, AttachmentRef, Event, parse_event, verify_chain
+from .events import (
+    KEY_ROTATE,
+    AttachmentRef,
+    Event,
+    MalformedEvent,
+    compute_event_id,
+    parse_event,
+    verify_chain,
+)
 from .framing import LENGTH, SectionReader, inflate
 from .hlc import HLC
 from .keys import SigningKey, box_public_from_private, key_id
@@ -77,11 +87,21 @@ class BatchFile:
 
 @dataclass(frozen=True)
 class OpenedBatch:
-    """A batch whose signature, network, recipient, events digest and chain all verified."""
+    """A batch whose signature, network, recipient, events digest and chain all verified.
+
+    ``events`` are the bodies that parsed; ``malformed`` the ones that did not (each rejected on its own, kept as
+    evidence). Together they are the checkpoint's whole seq range.
+    """
 
     checkpoint: Checkpoint
     events: tuple[Event, ...]
     blobs: tuple[InlineBlob, ...]
+    malformed: tuple[MalformedEvent, ...] = ()
+
+    @property
+    def items(self) -> tuple[Event | MalformedEvent, ...]:
+        """Every event of the batch, parsed or malformed, in seq order (what ``ingest.decide_batch`` decides)."""
+        return tuple(sorted((*self.events, *self.malformed), key=lambda item: item.seq))
 
 
 def _check_run(events: Sequence[Event]) -> None:
@@ -224,6 +244,51 @@ def decode_container(data: bytes) -> tuple[Checkpoint, list[bytes], list[tuple[s
     return checkpoint, bodies, blobs
 
 
+def _open_events(
+    checkpoint: Checkpoint, bodies: Sequence[bytes], network: str
+) -> tuple[tuple[Event, ...], tuple[MalformedEvent, ...]]:
+    """Parse every body on its own and check the chain over the ids of ALL bodies (an id is the hash of the raw
+    bytes, so a malformed event still links its neighbours). A body that fails ``parse_event`` becomes a
+    ``MalformedEvent`` at its checkpoint position; a body that parses must sit exactly where the checkpoint puts
+    it and link to its predecessor, or the whole batch is refused."""
+    events: list[Event] = []
+    malformed: list[MalformedEvent] = []
+    expected_prev = checkpoint.prev
+    last = len(bodies) - 1
+    for index, body in enumerate(bodies):
+        seq = checkpoint.first_seq + index
+        event_id = compute_event_id(body)
+        try:
+            event = parse_event(body)
+        except MalformedError as error:
+            malformed.append(
+                MalformedEvent(body, event_id, checkpoint.epoch, seq, error.reason, error.message)
+            )
+            expected_prev = event_id
+            continue
+        if (event.network, event.station_id, event.epoch) != (
+            network,
+            checkpoint.station_id,
+            checkpoint.epoch,
+        ):
+            raise MalformedError("an event does not belong to the checkpoint's station and epoch")
+        if event.seq != seq:
+            if index == 0:
+                raise DigestMismatchError("first event is not the checkpoint's first seq")
+            if event.seq > seq:
+                raise GapError(f"seq {seq}..{event.seq - 1} missing", first_missing=seq)
+            raise ForkError(f"two events claim seq {event.seq}", seq=event.seq)
+        if event.prev != expected_prev:
+            raise ForkError(f"prev of seq {seq} is not the id of its predecessor", seq=seq)
+        if event.type == KEY_ROTATE and index != last:
+            raise ChainError("a key.rotate event must end its batch")
+        events.append(event)
+        expected_prev = event_id
+    if expected_prev != checkpoint.head:
+        raise DigestMismatchError("chain head differs from the checkpoint's head")
+    return tuple(events), tuple(malformed)
+
+
 def read_batch_plaintext(
     plaintext: bytes,
     *,
@@ -233,6 +298,9 @@ def read_batch_plaintext(
 ) -> OpenedBatch:
     """Verify a decrypted batch: signature (key looked up by station and key id), network, recipient,
     events digest, every event, chain continuity inside the batch, and the blobs the checkpoint lists.
+
+    An event body that does not parse is NOT a batch failure: it comes back in ``OpenedBatch.malformed`` (with
+    its raw bytes and reason) while the chain is still checked over every body's id.
 
     Raises:
         UnknownKeyError: ``public_key_for`` does not know the station or key (quarantine ``unknown_key``).
@@ -247,21 +315,7 @@ def read_batch_plaintext(
         raise SizeLimitError(f"more than {MAX_BATCH_EVENTS} events in one batch")
     if len(bodies) != checkpoint.event_count:
         raise DigestMismatchError("event count differs from the checkpoint's seq range")
-    events = tuple(parse_event(body) for body in bodies)
-    for event in events:
-        if (event.network, event.station_id, event.epoch) != (
-            network,
-            checkpoint.station_id,
-            checkpoint.epoch,
-        ):
-            raise MalformedError("an event does not belong to the checkpoint's station and epoch")
-    if events[0].seq != checkpoint.first_seq:
-        raise DigestMismatchError("first event is not the checkpoint's first seq")
-    if verify_chain(events, checkpoint.prev) != checkpoint.head:
-        raise DigestMismatchError("chain head differs from the checkpoint's head")
-    for event in events[:-1]:
-        if event.type == KEY_ROTATE:
-            raise ChainError("a key.rotate event must end its batch")
+    events, malformed = _open_events(checkpoint, bodies, network)
     listed = {b.sha256: b for b in checkpoint.blobs}
     if sorted(listed) != [digest for digest, _ in blob_sections]:
         raise DigestMismatchError("blob sections differ from the checkpoint's blob list")
@@ -272,7 +326,7 @@ def read_batch_plaintext(
         if hashlib.sha256(data).hexdigest() != digest or len(data) != listed[digest].size:
             raise DigestMismatchError(f"blob {digest} does not match its digest or size")
         blobs.append(InlineBlob(data, listed[digest].media_type))
-    return OpenedBatch(checkpoint, events, tuple(blobs))
+    return OpenedBatch(checkpoint, events, tuple(blobs), malformed)
 
 
 def open_batch(

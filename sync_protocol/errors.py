@@ -27,7 +27,8 @@ Tree::
     ├── RollbackError                  a version (ack, bundle, part) went backwards
     ├── StaleBundleError               a delta whose prev is not what we last applied
     ├── EnrollmentError                an enrollment request or code is unusable
-    └── FieldCryptError                a field encrypted at rest cannot be decrypted
+    ├── FieldCryptError                a field encrypted at rest cannot be decrypted
+    └── ResolutionConflictError        a second, different resolution for a conflict already resolved
 
 Modules of this package may add subclasses at the END of this file (append only), each with a one-line
 docstring and a unique ``reason``.
@@ -199,3 +200,9 @@ class DigestMismatchError(MalformedError):
     """A section's sha256 or length differs from what its signed manifest says."""
 
     reason = "digest_mismatch"
+
+
+class ResolutionConflictError(ProtocolError):
+    """A central resolution names a conflict that another resolution already ended."""
+
+    reason = "already_resolved"

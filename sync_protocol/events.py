@@ -141,6 +141,25 @@ class Event:
         return (origin[0], origin[1]) if origin else self.position
 
 
+@dataclass(frozen=True)
+class MalformedEvent:
+    """An event body inside a verified batch that fails ``parse_event`` (不合格事件): rejected as malformed and
+    kept as evidence, never applied. Its id is still the hash of its exact bytes, so the chain is checked over
+    it; its place comes from the signed checkpoint (first seq + index), not from the unparsable body."""
+
+    body: bytes
+    event_id: str
+    epoch: int
+    seq: int
+    reason: str
+    """The ``ProtocolError`` reason code: ``malformed``, ``non_canonical`` or ``size_limit``."""
+    message: str
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.epoch, self.seq)
+
+
 def compute_event_id(body: bytes) -> str:
     """``sha256(tags.EVENT_ID || body)`` in lower-case hex."""
     return hashlib.sha256(tags.EVENT_ID + body).hexdigest()

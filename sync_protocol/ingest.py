@@ -3,19 +3,29 @@
 Batch-level checks (seal, signature, network, recipient, framing) happen in ``batch.open_batch``; this module
 takes the verified events and a ``StationHistory`` view (central's store is an implementation detail) and says,
 per event, what to do: accept, accept a late event of an older epoch, open a new epoch, no-op a duplicate,
-quarantine a fork, hold a gap, quarantine for an unknown or revoked key, or route a new epoch to review.
+quarantine a fork, hold a gap, quarantine for an unknown or revoked key, reject a malformed body (kept as
+evidence), or route a new epoch without a valid central-signed authorization to review.
 It also holds the station-side fork-recovery plan: open a new epoch and re-issue the forked events as ``rehome``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .authorization import EpochAuthorization, authorizing
 from .batch import OpenedBatch
-from .events import EPOCH_OPEN, KEY_ROTATE, REHOME, Event, epoch_open_event, rehome_event
+from .events import (
+    EPOCH_OPEN,
+    KEY_ROTATE,
+    REHOME,
+    Event,
+    MalformedEvent,
+    epoch_open_event,
+    rehome_event,
+)
 from .hlc import HLC, is_clock_suspect
 
 Position = tuple[int, int]
@@ -36,7 +46,8 @@ class Outcome(StrEnum):
         "unknown_key"  # station or key not (yet) enrolled: quarantine, re-evaluate on registry change
     )
     REVOKED = "revoked"  # key revoked before this position: quarantine for human review
-    EPOCH_REVIEW = "epoch_review"  # a new epoch without authorization: hold for a human
+    EPOCH_REVIEW = "epoch_review"  # a new epoch without authorization: hold for a human (epoch_needs_review)
+    MALFORMED = "malformed"  # the body does not parse: reject this event, keep its bytes as evidence
 
     @property
     def appends(self) -> bool:
@@ -62,6 +73,8 @@ class EpochHistory:
     head_id: str
     ids: Mapping[int, str] = field(default_factory=dict)
     held: Mapping[int, str] = field(default_factory=dict)
+    malformed: Mapping[int, str] = field(default_factory=dict)
+    """Seqs central rejected as malformed (id of the raw bytes): their successors are held, not applied."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,11 @@ class StationHistory:
     station_id: str
     epochs: Mapping[int, EpochHistory] = field(default_factory=dict)
     authorized_epochs: frozenset[int] = frozenset()
-    """Epochs central authorized ahead of time (a signed restore authorization, a re-enrollment certificate)."""
+    """Epochs whose opening the caller already verified a central signature for, without naming a link (the
+    ``ep`` of a re-enrollment certificate central issued). Any link to a held id is then accepted."""
+    epoch_authorizations: tuple[EpochAuthorization, ...] = ()
+    """Central-signed epoch authorizations issued for this station (authorization.py); ``decide`` verifies each
+    against ``central_keys`` and opens an epoch only when one names exactly its epoch, reason and link."""
     has_open_fork: bool = False
     """Central recorded a fork for this station and told it; a fork_recovery epoch is then expected."""
     rehomed_originals: frozenset[str] = frozenset()
@@ -91,11 +108,26 @@ class EventDecision:
 
 
 @dataclass(frozen=True)
+class MalformedDecision:
+    """A body that did not parse: rejected as malformed (quarantine its bytes as evidence), never applied."""
+
+    item: MalformedEvent
+    outcome: Outcome = Outcome.MALFORMED
+
+    @property
+    def reason(self) -> str:
+        return self.item.reason
+
+
+@dataclass(frozen=True)
 class BatchDecision:
     decisions: tuple[EventDecision, ...]
+    """One decision per parsed event, in the order given."""
     heads: dict[int, tuple[int, str]]
     """Per epoch, central's contiguous head after this batch: (seq, id)."""
     clock_suspect: bool = False
+    malformed: tuple[MalformedDecision, ...] = ()
+    """One decision per malformed body (outcome ``malformed``), in seq order."""
 
     def by_outcome(self, outcome: Outcome) -> list[EventDecision]:
         return [d for d in self.decisions if d.outcome is outcome]
@@ -104,14 +136,17 @@ class BatchDecision:
 class _State:
     """Central's view, advanced event by event as the batch is decided."""
 
-    def __init__(self, history: StationHistory) -> None:
+    def __init__(self, history: StationHistory, central_keys: Collection[bytes]) -> None:
         self.history = history
+        self.central_keys = central_keys
         self.heads = {ep: (h.head_seq, h.head_id) for ep, h in history.epochs.items() if h.head_seq > 0}
         self.ids: dict[Position, str] = {}
         self.held: dict[Position, str] = {}
+        self.malformed: dict[Position, str] = {}
         for ep, h in history.epochs.items():
             self.ids.update({(ep, s): i for s, i in h.ids.items()})
             self.held.update({(ep, s): i for s, i in h.held.items()})
+            self.malformed.update({(ep, s): i for s, i in h.malformed.items()})
         self.rehomed = set(history.rehomed_originals)
 
     def id_at(self, position: Position) -> str | None:
@@ -127,32 +162,48 @@ class _State:
         self.held.pop(event.position, None)
 
 
-def _decide_epoch_open(event: Event, state: _State) -> EventDecision:
+def _authorization(event: Event, state: _State) -> tuple[str | None, dict[str, Any]]:
+    """Who authorized opening this epoch, if anyone; details for the review queue otherwise."""
     history = state.history
+    if event.epoch in history.authorized_epochs:
+        return "certificate", {}
+    if event.payload["reason"] == "fork_recovery" and history.has_open_fork:
+        return "recorded_fork", {}
+    found, rejected = authorizing(event, history.epoch_authorizations, state.central_keys)
+    if found is not None:
+        return "epoch_authorization", {"issued": found.issued_ms}
+    return None, {"invalid_authorizations": rejected} if rejected else {}
+
+
+def _decide_epoch_open(event: Event, state: _State) -> EventDecision:
     reason = event.payload["reason"]
     prev_epoch, prev_seq = event.payload["prev_epoch"], event.payload["prev_seq"]
-    if prev_epoch == 0:
-        if not state.heads:
-            return EventDecision(event, Outcome.OPEN_EPOCH, "install", apply=True)
-        if event.epoch in history.authorized_epochs:
-            return EventDecision(event, Outcome.OPEN_EPOCH, reason, apply=True)
-        return EventDecision(event, Outcome.EPOCH_REVIEW, "install_over_existing_history")
-    linked_head = state.heads.get(prev_epoch)
-    if linked_head is None or prev_seq > linked_head[0]:
+    if prev_epoch == 0 and not state.heads:
+        return EventDecision(event, Outcome.OPEN_EPOCH, "install", apply=True)
+    if prev_epoch > 0:
+        linked_head = state.heads.get(prev_epoch)
+        if linked_head is None or prev_seq > linked_head[0]:
+            return EventDecision(
+                event, Outcome.GAP, "link_not_yet_received", details={"epoch": prev_epoch, "seq": prev_seq}
+            )
+        linked_id = state.id_at((prev_epoch, prev_seq))
+        if linked_id is None:
+            raise ValueError(
+                f"history lacks the id of ({prev_epoch}, {prev_seq}) that an epoch.open links to"
+            )
+        if linked_id != event.prev:
+            return EventDecision(event, Outcome.FORK, "epoch_link_mismatch", details={"held": linked_id})
+    authorized_by, details = _authorization(event, state)
+    if authorized_by is None:
         return EventDecision(
-            event, Outcome.GAP, "link_not_yet_received", details={"epoch": prev_epoch, "seq": prev_seq}
+            event,
+            Outcome.EPOCH_REVIEW,
+            "epoch_needs_review",
+            details={"epoch_reason": reason, "link": [prev_epoch, prev_seq], **details},
         )
-    linked_id = state.id_at((prev_epoch, prev_seq))
-    if linked_id is None:
-        raise ValueError(f"history lacks the id of ({prev_epoch}, {prev_seq}) that an epoch.open links to")
-    if linked_id != event.prev:
-        return EventDecision(event, Outcome.FORK, "epoch_link_mismatch", details={"held": linked_id})
-    authorized = event.epoch in history.authorized_epochs or (
-        reason == "fork_recovery" and history.has_open_fork
+    return EventDecision(
+        event, Outcome.OPEN_EPOCH, reason, apply=True, details={"authorized_by": authorized_by, **details}
     )
-    if not authorized:
-        return EventDecision(event, Outcome.EPOCH_REVIEW, f"{reason}_needs_authorization")
-    return EventDecision(event, Outcome.OPEN_EPOCH, reason, apply=True)
 
 
 def _decide_position(event: Event, state: _State) -> EventDecision:
@@ -185,12 +236,15 @@ def _decide_position(event: Event, state: _State) -> EventDecision:
     if held_before is not None and held_before != event.prev:
         return EventDecision(event, Outcome.FORK, "prev_mismatch", details={"held": held_before})
     first_missing = head[0] + 1 if head is not None else 1
-    return EventDecision(
-        event,
-        Outcome.GAP,
-        "predecessor_missing",
-        details={"missing_from": first_missing, "missing_to": event.seq - 1},
-    )
+    details: dict[str, Any] = {"missing_from": first_missing, "missing_to": event.seq - 1}
+    malformed_before = state.malformed.get((event.epoch, event.seq - 1))
+    if malformed_before is not None and malformed_before != event.prev:
+        return EventDecision(event, Outcome.FORK, "prev_mismatch", details={"held": malformed_before})
+    if malformed_before is not None:
+        return EventDecision(
+            event, Outcome.GAP, "predecessor_malformed", details={**details, "malformed_seq": event.seq - 1}
+        )
+    return EventDecision(event, Outcome.GAP, "predecessor_missing", details=details)
 
 
 def _with_rehome(decision: EventDecision, state: _State) -> EventDecision:
@@ -207,20 +261,35 @@ def _with_rehome(decision: EventDecision, state: _State) -> EventDecision:
 
 
 def decide(
-    events: Sequence[Event],
+    events: Sequence[Event | MalformedEvent],
     history: StationHistory,
     *,
     key: KeyStatus,
+    central_keys: Collection[bytes] = (),
 ) -> BatchDecision:
-    """Decide every event of one station, in the order given (a batch, or held events re-evaluated in seq order).
+    """Decide every event of one station, in the order given (a batch's ``items``, or held events re-evaluated
+    in seq order). A ``MalformedEvent`` is rejected on its own (outcome ``malformed``); its successors are then
+    held as a gap (reason ``predecessor_malformed``), never applied over it.
+
+    ``central_keys`` are central's online public keys (the trust root's ``central_keys``); they verify
+    ``history.epoch_authorizations``.
 
     Raises:
-        ValueError: ``history`` is incomplete (lacks an id at or below a head the events touch) or an event is
-            from another station — both are bugs in the caller, not in the input.
+        ValueError: ``history`` is incomplete (lacks an id at or below a head the events touch), an event is
+            from another station, or authorizations are given without keys to verify them — all bugs in the
+            caller, not in the input.
     """
-    state = _State(history)
+    if history.epoch_authorizations and not central_keys:
+        raise ValueError("epoch authorizations need central_keys to be verified")
+    state = _State(history, central_keys)
     decisions: list[EventDecision] = []
-    for event in events:
+    malformed: list[MalformedDecision] = []
+    for item in events:
+        if isinstance(item, MalformedEvent):
+            malformed.append(MalformedDecision(item))
+            state.malformed[item.position] = item.event_id
+            continue
+        event = item
         if event.station_id != history.station_id:
             raise ValueError("events of another station")
         if not key.known:
@@ -236,16 +305,24 @@ def decide(
         elif decision.outcome in (Outcome.GAP, Outcome.EPOCH_REVIEW):
             state.held[event.position] = event.event_id
         decisions.append(decision)
-    return BatchDecision(tuple(decisions), dict(state.heads))
+    return BatchDecision(tuple(decisions), dict(state.heads), malformed=tuple(malformed))
 
 
 def decide_batch(
-    batch: OpenedBatch, history: StationHistory, *, key: KeyStatus, central_wall_ms: int
+    batch: OpenedBatch,
+    history: StationHistory,
+    *,
+    key: KeyStatus,
+    central_wall_ms: int,
+    central_keys: Collection[bytes] = (),
 ) -> BatchDecision:
-    """``decide`` for an opened batch, also flagging a station clock implausibly far ahead of central's."""
-    decision = decide(batch.events, history, key=key)
+    """``decide`` over every item of an opened batch (parsed and malformed, in seq order), also flagging a
+    station clock implausibly far ahead of central's."""
+    decision = decide(batch.items, history, key=key, central_keys=central_keys)
     suspect = is_clock_suspect(HLC.from_string(batch.checkpoint.hlc), central_wall_ms)
-    return BatchDecision(decision.decisions, decision.heads, clock_suspect=suspect)
+    return BatchDecision(
+        decision.decisions, decision.heads, clock_suspect=suspect, malformed=decision.malformed
+    )
 
 
 # --- station side: fork recovery -----------------------------------------------------------------------------
@@ -307,6 +384,7 @@ __all__ = [
     "EpochHistory",
     "EventDecision",
     "KeyStatus",
+    "MalformedDecision",
     "Outcome",
     "StationHistory",
     "decide",

@@ -17,6 +17,8 @@ REGISTRY = b"yiciban/v1/registry\x00"
 RECEIPT_QR = b"yiciban/v1/receipt-qr\x00"
 CUSTODY_QR = b"yiciban/v1/custody-qr\x00"
 CENTRAL_EVENT = b"yiciban/v1/central-event\x00"
+EPOCH_AUTHORIZATION = b"yiciban/v1/epoch-authorization\x00"
+"""Added after v1 shipped: a new tag for a new kind of object (existing tags and vectors are unchanged)."""
 
 ALL = {
     "event_id": EVENT_ID,
@@ -31,4 +33,5 @@ ALL = {
     "receipt_qr": RECEIPT_QR,
     "custody_qr": CUSTODY_QR,
     "central_event": CENTRAL_EVENT,
+    "epoch_authorization": EPOCH_AUTHORIZATION,
 }
