@@ -186,6 +186,76 @@ def import_cmd(instance: Path, folder: Path) -> None:
         click.echo(f"{item.name}: {outcome.status} {outcome.reason}".rstrip())
 
 
+@cli.command("export")
+@INSTANCE_OPTION
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def export_cmd(instance: Path, folder: Path) -> None:
+    """Write every station's next downstream bundle and latest ack to a USB folder (yiciban/<network>/…)."""
+    from sync_protocol.layout import ACKS, DOWN, ack_file_name, station_folder
+
+    from .db import write_transaction
+    from .files import atomic_write
+    from .runtime import current_runtime
+    from .services.acks import latest_ack
+    from .services.audit import record_audit
+    from .services.bundles import issue_all_pending
+
+    _bind(instance)
+    runtime = current_runtime()
+    written = []
+    for issued in issue_all_pending(runtime):
+        target = folder / station_folder(runtime.network_id, issued.station_code, DOWN) / issued.name
+        atomic_write(target, issued.data, mode=0o644)
+        written.append(target)
+    from .models import Station
+
+    for station in Station.select().where(Station.status == "enrolled"):
+        ack = latest_ack(station.code)
+        if ack is not None:
+            from sync_protocol.acks import parse_ack
+
+            name = ack_file_name(station.code, parse_ack(ack).version)
+            target = folder / station_folder(runtime.network_id, station.code, ACKS) / name
+            atomic_write(target, ack, mode=0o644)
+            written.append(target)
+    with write_transaction():
+        record_audit("cli", "export", str(folder), {"files": len(written)})
+    for path in written:
+        click.echo(str(path.relative_to(folder)))
+    click.echo(f"{len(written)} files written")
+
+
+@cli.command("publish")
+@INSTANCE_OPTION
+@click.option("--catalog", "catalog_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--calendar",
+    "calendar_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--shipped", is_flag=True, help="Publish the demo catalog and the calendars casework ships.")
+def publish_cmd(
+    instance: Path, catalog_file: Path | None, calendar_files: tuple[Path, ...], shipped: bool
+) -> None:
+    """Publish a catalog and/or working-day calendars to every station (through their downstream bundles)."""
+    from .services.publications import PublicationError, publish_calendar, publish_catalog, publish_shipped
+
+    _bind(instance)
+    try:
+        done = publish_shipped("cli") if shipped else []
+        if catalog_file is not None:
+            done.append(publish_catalog(catalog_file.read_bytes(), "cli"))
+        for path in calendar_files:
+            done.append(publish_calendar(path.read_bytes(), "cli"))
+    except PublicationError as e:
+        lines = [str(e)] + [f"  {p.path}: {p.message.text('en')}" for p in e.problems[:20]]
+        _fail("\n".join(lines))
+        return
+    for item in done:
+        click.echo(f"published {item.kind} {item.key or ''} version {item.version}".replace("  ", " "))
+
+
 @cli.command()
 @INSTANCE_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)

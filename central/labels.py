@@ -99,6 +99,8 @@ def audit_action_label(action: str) -> str:
         "batch_rejected": _("batch rejected"),
         "export": _("export"),
         "resolution": _("conflict resolved"),
+        "published": _("reference data published"),
+        "bundle_issued": _("downstream bundle issued"),
     }
     return labels.get(action, action)
 

@@ -60,7 +60,16 @@ def m0002_ingest(db: Database) -> None:
     _protect_append_only(db, "central_log")
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (m0001_accounts_stations, m0002_ingest)
+def m0003_downstream(db: Database) -> None:
+    """Published catalogs and calendars, and the downstream bundles issued to stations."""
+    db.create_tables(models.MODELS_0003)
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    m0001_accounts_stations,
+    m0002_ingest,
+    m0003_downstream,
+)
 
 
 def _ensure_table(db: Database) -> None:

@@ -290,6 +290,40 @@ class CaseRecord(BaseModel):
         table_name = "cases"
 
 
+class Publication(BaseModel):
+    """Reference data central publishes to every station: a catalog version or one year's working calendar."""
+
+    kind = CharField(max_length=16)  # catalog | calendar
+    key = CharField(max_length=16, default="")  # the year, for calendars
+    version = IntegerField()
+    data = BlobField()
+    sha256 = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(max_length=64)
+
+    class Meta:
+        table_name = "publications"
+        indexes = ((("kind", "key", "version"), True),)
+
+
+class DownstreamBundle(BaseModel):
+    """A sealed downstream bundle (下行包) issued to one station, kept verbatim; versions only grow."""
+
+    station_code = CharField(max_length=12)
+    version = IntegerField()
+    bundle_id = CharField(max_length=64)
+    snapshot = BooleanField()
+    part_versions = TextField()
+    name = CharField(max_length=200)
+    data = BlobField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "downstream_bundles"
+        indexes = ((("station_code", "version"), True),)
+
+
 MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, StationKey, TrustDocument, EnrollmentCode)
 MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, QuarantinedEvent, ForkEvidence, Ack, CaseRecord)
+MODELS_0003 = (Publication, DownstreamBundle)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")

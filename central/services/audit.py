@@ -24,6 +24,8 @@ ACTIONS = (
     "batch_rejected",
     "export",
     "resolution",
+    "published",
+    "bundle_issued",
 )
 
 

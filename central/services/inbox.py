@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sync_protocol.errors import MalformedError
+from sync_protocol.layout import parse_batch_file_name
+
 from ..db import write_transaction
 from ..errors import UploadError
 from ..files import fsync_dir
@@ -99,10 +102,21 @@ def store_file(
         temp.unlink(missing_ok=True)
 
 
+def _is_batch_name(name: str) -> bool:
+    try:
+        parse_batch_file_name(name)
+    except MalformedError:
+        return False
+    return True
+
+
 def import_folder(folder: Path, *, instance: Path, max_bytes: int) -> list[StoredFile]:
-    """USB import: store every batch file of a folder (recursively) exactly as if it had been uploaded."""
+    """USB import: store every batch file of a folder (recursively) exactly as if it had been uploaded.
+
+    Only upward batch files are taken; bundles and acks central wrote to the same stick are left alone.
+    """
     stored: list[StoredFile] = []
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and FILE_NAME.match(p.name)):
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and _is_batch_name(p.name)):
         with path.open("rb") as f:
             stored.append(store_file(f, path.name, instance=instance, max_bytes=max_bytes, via="usb"))
     return stored

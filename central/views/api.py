@@ -36,6 +36,23 @@ def get_ack(station_code: str):
     return Response(body, status=200, mimetype="application/json")
 
 
+@bp.route("/stations/<station_code>/bundles", methods=["GET"])
+@public
+def get_bundle(station_code: str):
+    from ..services.bundles import next_bundle
+
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        return jsonify({"error": "bad_request", "message": "after must be a non-negative integer"}), 400
+    issued = next_bundle(current_runtime(), station_code, int(after))
+    if issued is None:
+        return Response(status=204)
+    response = Response(issued.data, status=200, mimetype="application/octet-stream")
+    response.headers["X-Bundle-Version"] = str(issued.version)
+    response.headers["Content-Disposition"] = f'attachment; filename="{issued.name}"'
+    return response
+
+
 @bp.route("/info", methods=["GET"])
 @public
 def get_info():

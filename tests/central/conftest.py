@@ -16,6 +16,8 @@ from central.runtime import current_runtime
 from central.services.accounts import hash_password
 from central.services.stations import issue_enrollment_code, register_station
 
+from .builders import SimStation
+
 PASSWORD = "correct horse 1"
 USERS = {"admin": "central_admin", "auditor": "auditor", "clerk": "township_clerk"}
 
@@ -96,3 +98,16 @@ def stations(app):
 def issue(app, station=VILLAGE, hours=72):
     with app.app_context():
         return issue_enrollment_code(station, "admin", current_runtime().cipher, hours).code
+
+
+@pytest.fixture
+def central_info(client):
+    return client.get("/api/v1/info").get_json()
+
+
+@pytest.fixture
+def village(stations, client, central_info):
+    station = SimStation(VILLAGE, central_info["network"])
+    assert client.post("/api/v1/enroll", data=station.enrollment_request(issue(stations))).status_code == 200
+    station.open_epoch()
+    return station

@@ -17,19 +17,6 @@ from .conftest import VILLAGE, issue, login
 pytestmark = pytest.mark.usefixtures("stations")
 
 
-@pytest.fixture
-def central_info(client):
-    return client.get("/api/v1/info").get_json()
-
-
-@pytest.fixture
-def village(stations, client, central_info):
-    station = SimStation(VILLAGE, central_info["network"])
-    assert client.post("/api/v1/enroll", data=station.enrollment_request(issue(stations))).status_code == 200
-    station.open_epoch()
-    return station
-
-
 def put(client, batch):
     return client.put(f"/api/v1/files/{batch.name}", data=batch.data)
 

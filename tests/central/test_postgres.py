@@ -20,14 +20,12 @@ from .test_enrollment import (  # noqa: F401 - re-run on PostgreSQL
     test_repeating_the_same_request_returns_the_same_certificate,
 )
 from .test_ingest import (  # noqa: F401 - re-run on PostgreSQL
-    central_info,
     test_a_batch_from_an_unknown_station_waits_and_is_applied_after_enrollment,
     test_a_batch_is_stored_applied_projected_and_acked,
     test_a_fork_is_kept_as_evidence_and_the_newcomer_quarantined,
     test_a_gap_is_held_then_released_when_filled,
     test_overlapping_batches_apply_only_what_is_new,
     test_review_pages_show_batches_events_and_cases_in_chinese,
-    village,
 )
 
 pytestmark = pytest.mark.postgres

@@ -1,0 +1,166 @@
+"""Downstream bundles (下行包), SYNC-DESIGN §10: per station, signed by central, sealed to the station's key.
+
+Parts: the station's latest ack, the registry, the catalog, the calendars and the station's certificate. A bundle
+is a delta (only parts whose version moved, ``prev`` = the last bundle's id) when the station has applied the last
+one, and a snapshot (every part) when it is further behind or has nothing. Bundles are built when asked for and
+kept verbatim, so asking again gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from sync_protocol.bundles import BundlePart, build_bundle
+from sync_protocol.schema import ZERO_ID
+from sync_protocol.seal import decode_recipient
+
+from ..db import write_transaction
+from ..errors import NotFoundError
+from ..models import Ack, DownstreamBundle, Station, StationKey, TrustDocument
+from .publications import calendar_part, latest_catalog
+
+SOFT_EXPIRY_MS = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class IssuedBundle:
+    station_code: str
+    version: int
+    name: str
+    data: bytes
+
+
+def current_parts(station_code: str) -> dict[str, BundlePart]:
+    parts: dict[str, BundlePart] = {}
+    ack = Ack.select().where(Ack.station_code == station_code).order_by(Ack.version.desc()).first()
+    if ack is not None:
+        parts["acks"] = BundlePart("acks", ack.version, bytes(ack.body))
+    registry = (
+        TrustDocument.select()
+        .where(TrustDocument.kind == "registry")
+        .order_by(TrustDocument.version.desc())
+        .first()
+    )
+    if registry is not None:
+        parts["registry"] = BundlePart("registry", registry.version, bytes(registry.body))
+    catalog = latest_catalog()
+    if catalog is not None:
+        parts["catalog"] = BundlePart("catalog", catalog.version, bytes(catalog.data))
+    calendars = calendar_part()
+    if calendars is not None:
+        parts["calendar"] = BundlePart("calendar", calendars[0], calendars[1])
+    key = (
+        StationKey.select()
+        .where(StationKey.station_code == station_code)
+        .order_by(StationKey.serial.desc())
+        .first()
+    )
+    if key is not None:
+        parts["certificate"] = BundlePart("certificate", key.serial, bytes(key.certificate))
+    return parts
+
+
+def _live_box_key(station_code: str) -> bytes:
+    key = (
+        StationKey.select()
+        .where(StationKey.station_code == station_code, StationKey.revoked_after_epoch.is_null())
+        .order_by(StationKey.serial.desc())
+        .first()
+    )
+    if key is None:
+        raise NotFoundError(f"station {station_code} has no live enrolled key")
+    return bytes.fromhex(key.box_public)
+
+
+def _issue(
+    runtime,
+    station_code: str,
+    version: int,
+    prev: DownstreamBundle | None,
+    parts: list[BundlePart],
+    snapshot: bool,
+) -> DownstreamBundle:
+    now_ms = int(time.time() * 1000)
+    roots = [
+        bytes(r.body)
+        for r in TrustDocument.select().where(TrustDocument.kind == "root").order_by(TrustDocument.version)
+    ]
+    bundle = build_bundle(
+        station_box_public=_live_box_key(station_code),
+        network=runtime.network_id,
+        station_id=station_code,
+        version=version,
+        prev_bundle_id=prev.bundle_id if prev is not None and not snapshot else ZERO_ID,
+        snapshot=snapshot,
+        issued_ms=now_ms,
+        expires_ms=now_ms + SOFT_EXPIRY_MS,
+        central_time_ms=now_ms,
+        parts=parts,
+        central_key=runtime.keys.central,
+        roots=roots,
+        extra_recipients=[decode_recipient(runtime.keys.escrow_recipient)],
+    )
+    return DownstreamBundle.create(
+        station_code=station_code,
+        version=version,
+        bundle_id=bundle.bundle_id,
+        snapshot=snapshot,
+        part_versions=json.dumps({p.type: p.version for p in parts}, sort_keys=True),
+        name=bundle.name,
+        data=bundle.data,
+    )
+
+
+def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
+    """The bundle a station that applied version ``after`` should apply next, or None when it is current."""
+    with write_transaction():
+        if Station.get_or_none(Station.code == station_code) is None:
+            raise NotFoundError(f"station {station_code} is not registered")
+        latest = (
+            DownstreamBundle.select()
+            .where(DownstreamBundle.station_code == station_code)
+            .order_by(DownstreamBundle.version.desc())
+            .first()
+        )
+        parts = current_parts(station_code)
+        if latest is not None and after == latest.version - 1:
+            row = latest
+        elif latest is not None and after < latest.version - 1:
+            row = _issue(
+                runtime, station_code, latest.version + 1, latest, list(parts.values()), snapshot=True
+            )
+        elif latest is None or after >= latest.version:
+            held = json.loads(latest.part_versions) if latest is not None else {}
+            changed = [p for p in parts.values() if held.get(p.type) != p.version]
+            if not changed:
+                return None
+            top = max(after, latest.version if latest is not None else 0)
+            if latest is not None and after == latest.version:
+                row = _issue(runtime, station_code, top + 1, latest, changed, snapshot=False)
+            else:
+                row = _issue(runtime, station_code, top + 1, latest, list(parts.values()), snapshot=True)
+        return IssuedBundle(station_code, row.version, row.name, bytes(row.data))
+
+
+def issue_all_pending(runtime, *, after: dict[str, int] | None = None) -> list[IssuedBundle]:
+    """For USB carriers: the next bundle of every enrolled station (after the version each last applied)."""
+    out = []
+    for station in Station.select().where(Station.status == "enrolled").order_by(Station.code):
+        issued = next_bundle(
+            runtime, station.code, (after or {}).get(station.code, _latest_version(station.code))
+        )
+        if issued is not None:
+            out.append(issued)
+    return out
+
+
+def _latest_version(station_code: str) -> int:
+    row = (
+        DownstreamBundle.select(DownstreamBundle.version)
+        .where(DownstreamBundle.station_code == station_code)
+        .order_by(DownstreamBundle.version.desc())
+        .first()
+    )
+    return row.version if row else 0
