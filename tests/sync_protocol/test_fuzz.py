@@ -13,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync_protocol.acks import parse_ack, verify_ack
+from sync_protocol.authorization import parse_epoch_authorization, verify_epoch_authorization
 from sync_protocol.batch import read_batch_plaintext
 from sync_protocol.bundles import parse_manifest, verify_bundle_plaintext
 from sync_protocol.canonical import canonical_bytes, parse_canonical
+from sync_protocol.central_events import parse_central_events, verify_central_event
 from sync_protocol.checkpoint import parse_checkpoint
 from sync_protocol.errors import ProtocolError
 from sync_protocol.events import parse_event
@@ -80,6 +82,18 @@ PARSERS = {
         lambda d: (parse_registry(d), verify_registry(d, ROOT, network=NETWORK)),
     ),
     "root": (_read("root-1.sig"), lambda d: (parse_root(d), trust_initial_root(d, network=NETWORK))),
+    "epoch-authorization": (
+        _read("epoch-authorization.sig"),
+        lambda d: (
+            parse_epoch_authorization(d),
+            verify_epoch_authorization(d, [CENTRAL_PUBLIC], network=NETWORK),
+        ),
+    ),
+    "central-event": (
+        _read("central-event.sig"),
+        lambda d: verify_central_event(d, [CENTRAL_PUBLIC], network=NETWORK).resolution,
+    ),
+    "central-events-part": (_read("central-event.sig") + b"\n", parse_central_events),
     "enrollment-request": (
         _read("enrollment-request.sig"),
         lambda d: verify_request(d, network=NETWORK, code="x"),
@@ -178,6 +192,8 @@ SIGNED_BODIES = [
     "registry",
     "root",
     "enrollment-request",
+    "epoch-authorization",
+    "central-event",
 ]
 
 

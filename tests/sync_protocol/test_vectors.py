@@ -113,3 +113,44 @@ def test_sealed_bundle_vector_verifies_for_the_station():
     assert result.manifest.raw == _read("bundle-manifest.sig")
     assert [p.type for p in result.parts] == ["acks", "registry"]
     assert result.parts[0].data == _read("ack.sig")
+
+
+def test_epoch_authorization_vector_opens_the_restore_epoch_it_names():
+    from sync_protocol.authorization import verify_epoch_authorization
+    from sync_protocol.events import epoch_open_event
+    from sync_protocol.ingest import EpochHistory
+
+    auth = verify_epoch_authorization(_read("epoch-authorization.sig"), ROOT.central_keys, network=NETWORK)
+    ids = _read("event-ids.txt").decode().split()
+    assert (auth.station_id, auth.epoch, auth.reason, auth.previous_head) == (
+        STATION,
+        2,
+        "restore",
+        (1, 4, ids[3]),
+    )
+    opened = epoch_open_event(
+        network=NETWORK,
+        station_id=STATION,
+        epoch=2,
+        reason="restore",
+        previous_head=auth.previous_head,
+        hlc="1767226600000-00000",
+        wall_ms=1767226600000,
+        actor="system",
+    )
+    history = StationHistory(
+        STATION,
+        epochs={1: EpochHistory(4, ids[3], {i + 1: v for i, v in enumerate(ids)})},
+        epoch_authorizations=(auth,),
+    )
+    result = decide([opened], history, key=KeyStatus(True), central_keys=ROOT.central_keys)
+    assert result.decisions[0].outcome is Outcome.OPEN_EPOCH
+
+
+def test_central_event_vector_is_a_resolution_naming_two_vector_events():
+    from sync_protocol.central_events import verify_central_event
+
+    event = verify_central_event(_read("central-event.sig"), ROOT.central_keys, network=NETWORK)
+    ids = _read("event-ids.txt").decode().split()
+    resolution = event.resolution
+    assert resolution is not None and resolution.events == tuple(sorted(ids[2:4]))

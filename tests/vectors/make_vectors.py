@@ -21,8 +21,10 @@ if str(ROOT_DIR) not in sys.path:
     sys.path.insert(0, str(ROOT_DIR))
 
 from sync_protocol.acks import EpochAck, NotAppliedNote, make_ack  # noqa: E402
+from sync_protocol.authorization import issue_epoch_authorization  # noqa: E402
 from sync_protocol.batch import InlineBlob, encode_container, make_batch_plaintext  # noqa: E402
 from sync_protocol.bundles import BundlePart, make_bundle_plaintext  # noqa: E402
+from sync_protocol.central_events import build_resolution  # noqa: E402
 from sync_protocol.events import AttachmentRef, build_event, epoch_open_event  # noqa: E402
 from sync_protocol.hlc import HLC  # noqa: E402
 from sync_protocol.keys import BoxKey, SigningKey  # noqa: E402
@@ -253,6 +255,30 @@ def build(stored_zlib: dict[str, bytes] | None = None) -> dict[str, bytes]:
     bundle_zlib = (stored_zlib or {}).get("bundle.zlib", bundle_zlib)
     files["bundle.zlib"] = bundle_zlib
     files["bundle.age"] = _deterministic_seal(bundle_zlib, [station_box.public_raw], "bundle")
+
+    # Added after v1 shipped (new kinds of object, new files; the files above are unchanged).
+    files["epoch-authorization.sig"] = issue_epoch_authorization(
+        network=NETWORK,
+        station_id=STATION,
+        epoch=2,
+        reason="restore",
+        previous_head=(1, 4, chain[-1].event_id),
+        issued_ms=T0 + 900_000,
+        central_key=central,
+    ).raw
+    files["central-event.sig"] = build_resolution(
+        network=NETWORK,
+        conflict="conflict-0001",
+        conflict_class="concurrent_field_edits",
+        events=[chain[2].event_id, chain[3].event_id],
+        outcome="merged",
+        winner="",
+        value={"field": "phone", "new": "13900000000"},
+        aggregate_kind="case",
+        aggregate_id=chain[1].aggregate_id,
+        issued_ms=T0 + 950_000,
+        central_key=central,
+    ).raw
     return files
 
 

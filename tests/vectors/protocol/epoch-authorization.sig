@@ -1,0 +1,2 @@
+yiciban-signed/v1 epoch_authorization a41a6e988a932b1cec3c27867474076ec87fd8bb5ac8254f2d3dbb694fefb78a03216a02e696fabbe03d5c36f3010b5954cb143f31e874cdcd5523924c45920a
+{"ep":2,"issued":1767226500000,"kid":"9fa44ecccc3fd236c51b06b87316326dcd009515122706393949d5259dad22c4","net":"vector-net","prev":"e34b0df9dbc750ffb24f41ac6ff6f5ed71e7215f4e0fe10d9c5f321d2478285e","prev_ep":1,"prev_seq":4,"reason":"restore","st":"st-330106001001","v":1}
