@@ -58,6 +58,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_UPLOAD_BYTES", 16 * 1024 * 1024, "Largest request body accepted (scans, imported files).", int
     ),
+    Setting(
+        "PRINT_FONT_PATH",
+        "",
+        "TrueType CJK font file to embed in PDFs; empty means search the Debian font folders.",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
