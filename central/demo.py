@@ -82,6 +82,7 @@ class Supervisor:
         child = Child(name, process)
         child.start_reader()
         self.children.append(child)
+        click.echo(f"started {name} (pid {process.pid})")
         return child
 
     def stop_all(self, timeout: float = 15.0) -> None:
@@ -139,6 +140,7 @@ def setup_central(instance: Path, network: str) -> dict[str, str]:
     from .migrations import migrate
     from .runtime import Runtime, set_runtime
     from .services.accounts import create_user
+    from .services.publications import publish_shipped
     from .services.stations import issue_enrollment_code, register_station
     from .settings import load_settings
 
@@ -155,6 +157,7 @@ def setup_central(instance: Path, network: str) -> dict[str, str]:
         register_station(code, name, level, parent, actor="demo")
     for key, (code, *_rest) in (("township", TOWNSHIP), ("village", VILLAGE)):
         codes[key] = issue_enrollment_code(code, "demo", runtime.cipher, 1).code
+    publish_shipped("demo")  # the demo catalog and calendars reach the stations in their first bundle
     database.close()
     return codes
 
