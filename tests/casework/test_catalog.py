@@ -304,3 +304,16 @@ def test_a_province_sized_catalog_loads_without_quadratic_cost():
     assert sum(p.message.code == "decimal_not_allowed" for p in problems) == 40
     assert all(p.line for p in problems)
     assert elapsed < 5, elapsed  # ~0.7 s on the project machine; the old line counting took minutes here
+
+
+def test_published_catalog_and_calendar_are_rfc8785_canonical_friendly():
+    import rfc8785
+
+    from casework.calendar import default_calendar
+    from casework.catalog_format import dump_catalog
+
+    for document in (dump_catalog(demo_catalog()), default_calendar().years[2026].to_json()):
+        ours = json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        assert rfc8785.dumps(document) == ours.encode("utf-8")
