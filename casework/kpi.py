@@ -10,7 +10,7 @@ promised deadline, or still unfinished at the end of the period with the deadlin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
@@ -170,8 +170,17 @@ def _overdue(case: CaseSummary, as_of: dt.date) -> bool:
 
 def by_station(cases: Sequence[CaseSummary], period: Period) -> dict[str, KpiReport]:
     """The same report per station."""
-    stations = sorted({c.station for c in cases})
-    return {s: compute_kpis([c for c in cases if c.station == s], period) for s in stations}
+    return grouped_kpis(cases, period, lambda c: c.station)
+
+
+def grouped_kpis(
+    cases: Sequence[CaseSummary], period: Period, key: Callable[[CaseSummary], str]
+) -> dict[str, KpiReport]:
+    """The same report per group, e.g. per township with ``key=lambda c: township_of[c.station]``."""
+    groups: dict[str, list[CaseSummary]] = {}
+    for case in cases:
+        groups.setdefault(key(case), []).append(case)
+    return {name: compute_kpis(members, period) for name, members in sorted(groups.items())}
 
 
 # Material statuses that mean the applicant handed something in (免提交 and 告知承诺 do not count).

@@ -91,6 +91,12 @@ def test_per_station_reports():
     reports = by_station(HAND_TABLE, NOV)
     assert reports["V01"].accepted == 2 and reports["T01"].accepted == 2
     assert reports["V01"].via_proxy == 2
+    township_of = {"V01": "T01", "T01": "T01"}
+    from casework.kpi import grouped_kpis
+
+    assert grouped_kpis(HAND_TABLE, NOV, lambda c: township_of[c.station])["T01"] == compute_kpis(
+        HAND_TABLE, NOV
+    )
 
 
 def reform_city_cases() -> list[CaseSummary]:
