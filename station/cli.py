@@ -134,3 +134,102 @@ def serve(instance: Path, host: str, port: int, threads: int) -> None:
         server.close()
         web.join(timeout=5)
     click.echo("stopped")
+
+
+def _write_config_value(instance: Path, name: str, value: str) -> None:
+    """Set one string setting in <instance>/config.toml, keeping the others (written atomically)."""
+    import json
+    import tomllib
+
+    from .keystore import write_file_atomically
+    from .settings import CONFIG_FILE_NAME
+
+    path = instance / CONFIG_FILE_NAME
+    values = tomllib.loads(path.read_text("utf-8")) if path.exists() else {}
+    values[name] = value
+    lines = [f"{key} = {json.dumps(val, ensure_ascii=False)}" for key, val in sorted(values.items())]
+    write_file_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)
+
+
+def _node_for(instance: Path):
+    from . import open_node
+
+    try:
+        return open_node(_settings(instance))
+    except StationError as e:
+        _fail(e)
+        raise
+
+
+@main.command()
+@instance_option
+@click.option(
+    "--central", "central_url", required=True, help="Base URL of central, e.g. http://10.0.0.5:8000."
+)
+@click.option("--code", required=True, help="The one-time enrollment code central issued for this station.")
+def enroll(instance: Path, central_url: str, code: str) -> None:
+    """Enroll this station with central (request signed with the station key) and remember CENTRAL_URL."""
+    from .services.enrollment import enroll_online
+
+    node = _node_for(instance)
+    try:
+        with dbmod.bound(node.database):
+            identity = enroll_online(node.keys, central_url, code, node.settings["SYNC_TIMEOUT_SECONDS"])
+        _write_config_value(node.instance, "CENTRAL_URL", central_url.rstrip("/"))
+    except StationError as e:
+        _fail(e)
+    click.echo(f"enrolled station {identity.station_code} in network {identity.network_id}")
+
+
+@main.command()
+@instance_option
+def sync(instance: Path) -> None:
+    """Sync with central now: push what it has not acknowledged, pull the ack and bundles."""
+    from .services.sync import run_sync
+
+    node = _node_for(instance)
+    with dbmod.bound(node.database):
+        outcome = run_sync(node, trigger="cli")
+    if not outcome["ok"]:
+        _fail(StationError(outcome["error"]))
+    click.echo(
+        f"sent {outcome['pushed']['events']} events in {outcome['pushed']['batches']} batches; "
+        f"ack version {outcome['ack_version']}; {outcome['bundles']} bundles applied"
+    )
+
+
+@main.command("export")
+@instance_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def export_command(instance: Path, folder: Path) -> None:
+    """Write sealed batch files for central into FOLDER (a USB stick): yiciban/<network>/up/<station>/."""
+    from .services.usb import export_batches
+
+    node = _node_for(instance)
+    try:
+        with dbmod.bound(node.database):
+            names = export_batches(node, folder)
+    except StationError as e:
+        _fail(e)
+    for name in names:
+        click.echo(name)
+    click.echo(f"{len(names)} files written")
+
+
+@main.command("import")
+@instance_option
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_command(instance: Path, folder: Path) -> None:
+    """Read acks and bundles for this station from FOLDER; relay other stations' files when online."""
+    from .services.usb import import_from
+
+    node = _node_for(instance)
+    try:
+        with dbmod.bound(node.database):
+            result = import_from(node, folder)
+    except StationError as e:
+        _fail(e)
+    click.echo(f"{result.acks} acks, {result.bundles} bundles, {result.relayed} files relayed")
+    for refused in result.refused:
+        click.echo(f"refused {refused}", err=True)
+
