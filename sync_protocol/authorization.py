@@ -16,7 +16,7 @@ station in a bundle's ``authorizations`` part so the station can show that its n
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from . import PROTOCOL_VERSION, schema
@@ -25,11 +25,12 @@ from .errors import MalformedError, ProtocolError, UnknownKeyError
 from .events import EPOCH_OPEN, EPOCH_REASONS, Event
 from .keys import SigningKey, key_id
 from .schema import ZERO_ID
-from .signed import SignedObject, parse_signed, sign_object
+from .signed import SignedObject, join_envelopes, parse_signed, sign_object, split_envelopes
 from .trust import check_network
 
 KIND = "epoch_authorization"
 MAX_AUTHORIZATION = 4 * 1024
+MAX_PER_PART = 256
 _FIELDS = frozenset({"v", "net", "st", "ep", "reason", "prev_ep", "prev_seq", "prev", "issued", "kid"})
 
 
@@ -158,6 +159,20 @@ def verify_epoch_authorization(
     )
 
 
+def encode_authorizations(authorizations: Sequence[EpochAuthorization]) -> bytes:
+    """A bundle ``authorizations`` part: each envelope followed by ``\\n`` (``signed.join_envelopes``)."""
+    return join_envelopes([a.raw for a in authorizations])
+
+
+def parse_authorizations(data: bytes) -> list[EpochAuthorization]:
+    """Split and parse an ``authorizations`` part (signatures NOT checked: see ``verify_epoch_authorization``).
+
+    Raises:
+        MalformedError: (or a subclass) bad framing or a malformed authorization.
+    """
+    return [parse_epoch_authorization(e) for e in split_envelopes(data, max_items=MAX_PER_PART)]
+
+
 def authorizing(
     event: Event, authorizations: Collection[EpochAuthorization], central_keys: Collection[bytes]
 ) -> tuple[EpochAuthorization | None, int]:
@@ -176,6 +191,8 @@ def authorizing(
 __all__ = [
     "EpochAuthorization",
     "authorizing",
+    "encode_authorizations",
+    "parse_authorizations",
     "issue_epoch_authorization",
     "parse_epoch_authorization",
     "verify_epoch_authorization",

@@ -28,12 +28,13 @@ from . import PROTOCOL_VERSION, schema, tags
 from .canonical import canonical_bytes
 from .errors import MalformedError, ResolutionConflictError, UnknownKeyError
 from .keys import SigningKey, key_id
-from .signed import MAGIC, SignedObject, parse_signed, sign_object
+from .signed import SignedObject, join_envelopes, parse_signed, sign_object, split_envelopes
 from .trust import check_network
 
 KIND = "central_event"
 MAX_CENTRAL_EVENT = 64 * 1024
 MAX_COMPETING_EVENTS = 64
+MAX_EVENTS_PER_PART = 100_000
 RESOLUTION = "conflict.resolved"
 _FIELDS = frozenset({"v", "net", "kid", "t", "sv", "ak", "aid", "issued", "p"})
 _RESOLUTION_FIELDS = frozenset({"conflict", "class", "events", "outcome", "winner", "value"})
@@ -220,8 +221,8 @@ def verify_central_event(
 
 
 def encode_central_events(events: Sequence[CentralEvent]) -> bytes:
-    """Frame central events for a bundle part: each envelope followed by ``\\n`` (one header line, one body line)."""
-    return b"".join(e.raw + b"\n" for e in events)
+    """Frame central events for a bundle part: each envelope followed by ``\\n`` (``signed.join_envelopes``)."""
+    return join_envelopes([e.raw for e in events])
 
 
 def parse_central_events(data: bytes) -> list[CentralEvent]:
@@ -230,15 +231,7 @@ def parse_central_events(data: bytes) -> list[CentralEvent]:
     Raises:
         MalformedError: (or a subclass) bad framing or a malformed envelope.
     """
-    lines = data.split(b"\n")
-    if lines.pop() != b"" or len(lines) % 2:
-        raise MalformedError("central events part must be pairs of lines, each ending in a newline")
-    out = []
-    for header, body in zip(lines[::2], lines[1::2], strict=True):
-        if not header.startswith(MAGIC):
-            raise MalformedError("central events part: expected a signed envelope header")
-        out.append(parse_central_event(header + b"\n" + body))
-    return out
+    return [parse_central_event(e) for e in split_envelopes(data, max_items=MAX_EVENTS_PER_PART)]
 
 
 @dataclass(frozen=True)

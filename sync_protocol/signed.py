@@ -12,6 +12,7 @@ signing key in its ``kid`` field. The body bytes are kept verbatim: nothing is e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,35 @@ def parse_signed(data: bytes, kind: str, *, max_size: int = MAX_SIGNED_OBJECT) -
     body = data[newline + 1 :]
     fields = require_object(parse_canonical(body), f"{kind} body")
     return SignedObject(kind, bytes.fromhex(signature_text), body, fields, data)
+
+
+def join_envelopes(envelopes: Sequence[bytes]) -> bytes:
+    """Frame signed envelopes for a bundle part: each one followed by ``\\n``. An envelope has exactly one
+    newline of its own (after the header; canonical JSON never contains 0x0A), so every envelope is a pair of
+    lines."""
+    for envelope in envelopes:
+        if envelope.count(b"\n") != 1:
+            raise ValueError("a signed envelope holds exactly one newline")
+    return b"".join(envelope + b"\n" for envelope in envelopes)
+
+
+def split_envelopes(data: bytes, *, max_items: int) -> list[bytes]:
+    """Undo ``join_envelopes`` (the envelopes themselves are NOT parsed or verified here).
+
+    Raises:
+        MalformedError: not pairs of lines each ending in a newline, a pair without the envelope magic, or more
+            than ``max_items`` envelopes.
+    """
+    if not isinstance(data, bytes):
+        raise MalformedError("expected bytes")
+    lines = data.split(b"\n")
+    if lines.pop() != b"" or len(lines) % 2:
+        raise MalformedError("envelopes must be pairs of lines, each ending in a newline")
+    if len(lines) // 2 > max_items:
+        raise MalformedError(f"more than {max_items} envelopes")
+    out = []
+    for header, body in zip(lines[::2], lines[1::2], strict=True):
+        if not header.startswith(MAGIC):
+            raise MalformedError("expected a signed envelope header")
+        out.append(header + b"\n" + body)
+    return out

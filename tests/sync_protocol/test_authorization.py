@@ -162,3 +162,15 @@ def test_an_epoch_held_for_review_opens_when_decided_again_with_its_authorizatio
         central_keys=CENTRAL_KEYS,
     )
     assert [d.outcome for d in again.decisions] == [Outcome.OPEN_EPOCH, Outcome.ACCEPT, Outcome.ACCEPT]
+
+
+def test_an_authorizations_part_carries_several_and_refuses_bad_framing():
+    from sync_protocol.authorization import encode_authorizations, parse_authorizations
+
+    several = [authorize(), authorize(epoch=3, previous_head=(2, 3, RESTORED[-1].event_id))]
+    part = encode_authorizations(several)
+    assert parse_authorizations(part) == several
+    assert parse_authorizations(b"") == []
+    for broken in (part[:-1], b"\n" + part, part.replace(b"yiciban-signed/v1 ", b"yiciban-signed/v2 ", 1)):
+        with pytest.raises(MalformedError):
+            parse_authorizations(broken)

@@ -13,7 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync_protocol.acks import parse_ack, verify_ack
-from sync_protocol.authorization import parse_epoch_authorization, verify_epoch_authorization
+from sync_protocol.authorization import (
+    parse_authorizations,
+    parse_epoch_authorization,
+    verify_epoch_authorization,
+)
 from sync_protocol.batch import read_batch_plaintext
 from sync_protocol.bundles import parse_manifest, verify_bundle_plaintext
 from sync_protocol.canonical import canonical_bytes, parse_canonical
@@ -94,6 +98,7 @@ PARSERS = {
         lambda d: verify_central_event(d, [CENTRAL_PUBLIC], network=NETWORK).resolution,
     ),
     "central-events-part": (_read("central-event.sig") + b"\n", parse_central_events),
+    "authorizations-part": (_read("epoch-authorization.sig") + b"\n", parse_authorizations),
     "enrollment-request": (
         _read("enrollment-request.sig"),
         lambda d: verify_request(d, network=NETWORK, code="x"),

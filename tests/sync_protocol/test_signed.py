@@ -5,7 +5,7 @@ import pytest
 from sync_protocol.errors import MalformedError, NonCanonicalError, SignatureError, SizeLimitError
 from sync_protocol.signed import parse_signed, sign_object
 
-from .support import CENTRAL_KEY, signing_key
+from .support import CENTRAL_KEY, STATION_KEY, signing_key
 
 BODY = b'{"kid":"' + CENTRAL_KEY.key_id.encode() + b'","v":1}'
 
@@ -53,3 +53,15 @@ def test_non_canonical_body_is_refused_even_with_a_valid_signature():
 def test_size_cap_is_checked_before_parsing():
     with pytest.raises(SizeLimitError):
         parse_signed(b"x" * 101, "ack", max_size=100)
+
+
+def test_envelopes_join_as_pairs_of_lines_and_split_back():
+    from sync_protocol.signed import join_envelopes, split_envelopes
+
+    envelopes = [sign_object("checkpoint", b'{"n":%d}' % i, STATION_KEY) for i in range(3)]
+    joined = join_envelopes(envelopes)
+    assert joined.count(b"\n") == 6 and split_envelopes(joined, max_items=3) == envelopes
+    with pytest.raises(MalformedError):
+        split_envelopes(joined, max_items=2)
+    with pytest.raises(ValueError):
+        join_envelopes([envelopes[0] + b"\n"])
