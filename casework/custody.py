@@ -567,10 +567,11 @@ def holdings_from_events(case_id: str, events: Iterable[CaseEvent], case_number:
     held: dict[HoldingKind, Holding] = {}
     for e in events:
         p = e.payload
-        at = p.get("at") or e.at
+        # The business date the payload records wins over the event's clock (a late-synced or back-entered act).
+        at = p.get("at") or p.get("received_on") or p.get("ready_on") or e.at
         if e.type == "received" and p.get("to") == "village_received":
             kind, station = HoldingKind.VILLAGE_FORWARDING, p.get("station") or e.station
-            held[kind] = Holding(kind, case_id, station, to_moment(at or p["received_on"]), case_number)
+            held[kind] = Holding(kind, case_id, station, to_moment(at), case_number)
         elif e.type == "custody_dispatched":
             up = p["direction"] == Direction.UP.value
             held.pop(HoldingKind.VILLAGE_FORWARDING if up else HoldingKind.RESULT_DELIVERY, None)
@@ -578,7 +579,7 @@ def holdings_from_events(case_id: str, events: Iterable[CaseEvent], case_number:
             e.type == "custody_received" and p["direction"] == Direction.DOWN.value
         ):
             kind = HoldingKind.RESULT_DELIVERY
-            held[kind] = Holding(kind, case_id, e.station, to_moment(at or p["ready_on"]), case_number)
+            held[kind] = Holding(kind, case_id, e.station, to_moment(at), case_number)
         elif e.type in _ENDS_EVERYTHING:
             held.clear()
     return list(held.values())
@@ -690,7 +691,7 @@ def route_times(case_id: str, events: Sequence[CaseEvent], calendar: WorkingCale
     hold = None
     for e in events:
         if e.type == "received" and e.payload.get("to") == "village_received" and first_up is not None:
-            start = local_day(e.payload.get("at") or e.at or e.payload["received_on"])
+            start = local_day(e.payload.get("received_on") or e.at)
             hold = _age(calendar, start, local_day(first_up.dispatched_at))[0]
             break
     hop_days = [h.working_days for h in hops if h.received_at is not None]

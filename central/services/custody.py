@@ -1,0 +1,399 @@
+"""代办 custody at central: pair the stations' dispatch and receipt events, raise class-D conflicts for every anomaly.
+
+Custody events reach central from different stations in any order (a township may register a folder before the
+village's batch, carried on the same USB trip, arrives). Central reads them from its log after a cursor, keeps one
+row per (manifest, folder) and per holding, and recomputes the anomalies with ``casework.custody``: an issue is
+opened for every anomaly, closes by itself when the anomaly disappears (the dispatch arrived, the folder was
+received), and stays closed once a human resolved it. Open issues are routed back to every station concerned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import CharField, DateTimeField, IntegerField, TextField
+
+from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
+from casework.custody import (
+    CustodyAnomaly,
+    CustodyLimits,
+    CustodyStatus,
+    Direction,
+    Dispatch,
+    Holding,
+    HoldingKind,
+    Receipt,
+    custody_anomalies,
+    holding_anomalies,
+    holdings_from_events,
+    pair_custody,
+    to_moment,
+)
+from casework.events import CaseEvent
+from sync_protocol.canonical import canonical_bytes
+from sync_protocol.events import REHOME, Event, parse_event
+
+from ..db import write_transaction
+from ..models import BaseModel, CaseRecord, LogEvent, Publication, Station, utcnow
+from .audit import record_audit
+from .projections import case_events
+
+CONFLICT_CLASS = "D"
+CHINA = dt.timezone(dt.timedelta(hours=8))
+_CUSTODY = ("custody_dispatched", "custody_received")
+# Types that start or end a holding (paper waiting at a station).
+_HOLDING = frozenset(
+    {"received", "result_ready", "delivered", "withdrawn", "terminated", "not_accepted", *_CUSTODY}
+)
+_WIRE_TYPES = sorted({*_HOLDING, *(f"case.{t}" for t in _HOLDING), REHOME})
+
+
+class CustodyPair(BaseModel):
+    """Both phases of one folder on one manifest, as central has heard of them."""
+
+    manifest_id = CharField(max_length=64)
+    case_id = CharField(max_length=64, index=True)
+    case_number = CharField(max_length=64, default="")
+    from_station = CharField(max_length=12, default="")
+    to_station = CharField(max_length=12, default="")
+    agent = CharField(max_length=64, default="")
+    direction = CharField(max_length=8, default="up")
+    dispatched_at = CharField(max_length=40, default="")
+    dispatch_event = CharField(max_length=64, default="")
+    receipts = TextField(default="[]")  # [{"station", "at", "by", "event"}], one per receiving station
+    status = CharField(max_length=16, default="in_transit", index=True)
+
+    class Meta:
+        table_name = "custody_pairs"
+        indexes = ((("manifest_id", "case_id"), True),)
+
+
+class CustodyHolding(BaseModel):
+    """A case's paper waiting at a station (village before forwarding, a result before 送达)."""
+
+    case_id = CharField(max_length=64)
+    kind = CharField(max_length=32)
+    station_code = CharField(max_length=12)
+    since = CharField(max_length=40)
+    case_number = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "custody_holdings"
+        indexes = ((("case_id", "kind"), True),)
+
+
+class CustodyIssue(BaseModel):
+    """A custody conflict (class D): open, cleared by itself, or resolved by a human."""
+
+    key = CharField(max_length=200, primary_key=True)
+    conflict_class = CharField(max_length=1, default=CONFLICT_CLASS)
+    kind = CharField(max_length=32, index=True)
+    case_id = CharField(max_length=64, index=True)
+    case_number = CharField(max_length=64, default="")
+    manifest_id = CharField(max_length=64, default="")
+    stations = TextField(default="[]")
+    since = CharField(max_length=10)
+    age_days = IntegerField(null=True)
+    description_zh = TextField()
+    description_en = TextField()
+    status = CharField(max_length=16, default="open", index=True)  # open | cleared | resolved
+    raised_at = DateTimeField(default=utcnow)
+    closed_at = DateTimeField(null=True)
+    resolved_by = CharField(max_length=64, default="")
+    resolution = TextField(default="")
+    revision = IntegerField(default=0)
+
+    class Meta:
+        table_name = "custody_issues"
+
+    @property
+    def station_codes(self) -> list[str]:
+        return list(json.loads(self.stations))
+
+    def to_conflict(self) -> dict[str, Any]:
+        return {
+            "class": CONFLICT_CLASS,
+            "kind": self.kind,
+            "key": self.key,
+            "case_id": self.case_id,
+            "case_number": self.case_number,
+            "manifest_id": self.manifest_id,
+            "stations": self.station_codes,
+            "since": self.since,
+            "age_days": self.age_days,
+            "description": {"zh": self.description_zh, "en": self.description_en},
+        }
+
+
+class CustodyCursor(BaseModel):
+    """How far central has read its log for custody (central_seq), and a revision counter of the issues."""
+
+    id = IntegerField(primary_key=True)
+    central_seq = IntegerField(default=0)
+    revision = IntegerField(default=0)
+
+    class Meta:
+        table_name = "custody_cursor"
+
+
+MODELS = (CustodyPair, CustodyHolding, CustodyIssue, CustodyCursor)
+
+
+def _local_type(event: Event) -> str:
+    kind = event.effective_type
+    return kind[len("case.") :] if kind.startswith("case.") else kind
+
+
+def _case_event(event: Event) -> CaseEvent:
+    return CaseEvent(
+        _local_type(event), event.effective_payload, event.wall_ms, event.actor, event.station_id
+    )
+
+
+def _cursor() -> CustodyCursor:
+    cursor = CustodyCursor.get_or_none(CustodyCursor.id == 1)
+    return cursor if cursor is not None else CustodyCursor.create(id=1, central_seq=0, revision=0)
+
+
+def _read_new_events(cursor: CustodyCursor) -> set[str]:
+    """Fold custody events logged after the cursor into the pairs; returns the cases whose holdings may change."""
+    touched: set[str] = set()
+    rows = (
+        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+        .where((LogEvent.central_seq > cursor.central_seq) & LogEvent.event_type.in_(_WIRE_TYPES))
+        .order_by(LogEvent.central_seq)
+        .tuples()
+    )
+    last = cursor.central_seq
+    for central_seq, body in rows:
+        last = max(last, central_seq)
+        event = parse_event(bytes(body))
+        kind = _local_type(event)
+        if kind not in _HOLDING or event.aggregate_kind != "case":
+            continue
+        touched.add(event.aggregate_id)
+        if kind in _CUSTODY:
+            _fold_custody(event, kind)
+    top = LogEvent.select(LogEvent.central_seq).order_by(LogEvent.central_seq.desc()).scalar() or 0
+    cursor.central_seq = max(last, top)
+    cursor.save()
+    return touched
+
+
+def _fold_custody(event: Event, kind: str) -> None:
+    p = event.effective_payload
+    pair = CustodyPair.get_or_none(
+        (CustodyPair.manifest_id == p["manifest_id"]) & (CustodyPair.case_id == event.aggregate_id)
+    )
+    if pair is None:
+        pair = CustodyPair.create(
+            manifest_id=p["manifest_id"], case_id=event.aggregate_id, direction=p["direction"]
+        )
+    if kind == "custody_dispatched":
+        if not pair.dispatch_event:
+            pair.from_station, pair.to_station, pair.agent = event.station_id, p["to_station"], p["carrier"]
+            pair.dispatched_at, pair.dispatch_event = str(p["at"]), event.event_id
+            pair.direction = p["direction"]
+    else:
+        receipts = json.loads(pair.receipts)
+        if all(r["station"] != event.station_id for r in receipts):
+            receipts.append(
+                {
+                    "station": event.station_id,
+                    "at": str(p["at"]),
+                    "by": p["received_by"],
+                    "event": event.event_id,
+                }
+            )
+            pair.receipts = json.dumps(receipts, sort_keys=True)
+    pair.save()
+
+
+def _refresh_holdings(case_ids: Iterable[str]) -> None:
+    for case_id in case_ids:
+        events = [_case_event(e) for _seq, e in case_events(case_id)]
+        number = _case_number(case_id)
+        CustodyHolding.delete().where(CustodyHolding.case_id == case_id).execute()
+        for h in holdings_from_events(case_id, events, number):
+            CustodyHolding.create(
+                case_id=case_id,
+                kind=h.kind.value,
+                station_code=h.station,
+                since=h.since.isoformat(),
+                case_number=number,
+            )
+
+
+def _case_number(case_id: str) -> str:
+    record = CaseRecord.get_or_none(CaseRecord.case_id == case_id)
+    return record.case_number if record is not None else ""
+
+
+def central_calendar() -> WorkingCalendar:
+    """The shipped years plus every year central has published (the newest version of each)."""
+    calendar = default_calendar()
+    for row in Publication.select().where(Publication.kind == "calendar").order_by(Publication.version):
+        calendar = calendar.with_year(load_year_calendar(bytes(row.data)))
+    return calendar
+
+
+def _level_of(code: str) -> str | None:
+    station = Station.get_or_none(Station.code == code)
+    return station.level if station is not None else None
+
+
+def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
+    out = []
+    for row in rows:
+        dispatch = None
+        if row.dispatch_event:
+            dispatch = Dispatch(
+                row.manifest_id, row.case_id, row.from_station, row.to_station, row.agent, to_moment(row.dispatched_at),
+                Direction(row.direction), row.case_number or _case_number(row.case_id), row.dispatch_event,
+            )  # fmt: skip
+        receipts = [
+            Receipt(
+                row.manifest_id,
+                row.case_id,
+                r["station"],
+                r["by"],
+                to_moment(r["at"]),
+                case_number=row.case_number,
+                ref=r["event"],
+            )
+            for r in json.loads(row.receipts)
+        ]
+        [record] = pair_custody([dispatch] if dispatch else [], receipts)
+        out.append((row, record))
+    return out
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    opened: list[str]
+    cleared: list[str]
+
+
+def refresh_custody(
+    today: dt.date | None = None, calendar: WorkingCalendar | None = None, limits: CustodyLimits | None = None
+) -> RefreshResult:
+    """Read new custody events, pair them, and bring the class-D issues up to date, in one transaction."""
+    today = today or dt.datetime.now(CHINA).date()
+    calendar = calendar or central_calendar()
+    with write_transaction():
+        cursor = _cursor()
+        touched = _read_new_events(cursor)
+        _refresh_holdings(touched)
+        records = _records(CustodyPair.select().where(CustodyPair.status != CustodyStatus.CLOSED.value))
+        for row, record in records:
+            if record.status.value != row.status:
+                CustodyPair.update(status=record.status.value).where(CustodyPair.id == row.id).execute()
+        anomalies = custody_anomalies(
+            [r for _, r in records], today=today, calendar=calendar, level_of=_level_of, limits=limits
+        )
+        holdings = [
+            Holding(HoldingKind(h.kind), h.case_id, h.station_code, to_moment(h.since), h.case_number)
+            for h in CustodyHolding.select()
+        ]
+        anomalies += holding_anomalies(holdings, today=today, calendar=calendar, limits=limits)
+        result = _sync_issues(anomalies, cursor)
+        return result
+
+
+def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> RefreshResult:
+    now = utcnow()
+    current = {a.key: a for a in anomalies}
+    opened, cleared = [], []
+    changed = False
+    for key, anomaly in current.items():
+        row = CustodyIssue.get_or_none(CustodyIssue.key == key)
+        values = {
+            "kind": anomaly.kind.value, "case_id": anomaly.case_id, "case_number": anomaly.case_number,
+            "manifest_id": anomaly.manifest_id, "stations": json.dumps(list(anomaly.stations)),
+            "since": anomaly.since.isoformat(), "age_days": anomaly.age_days,
+            "description_zh": anomaly.message.text("zh"), "description_en": anomaly.message.text("en"),
+        }  # fmt: skip
+        if row is None:
+            CustodyIssue.create(key=key, status="open", raised_at=now, revision=cursor.revision + 1, **values)
+            opened.append(key)
+            changed = True
+        elif row.status == "cleared":
+            CustodyIssue.update(status="open", closed_at=None, revision=cursor.revision + 1, **values).where(
+                CustodyIssue.key == key
+            ).execute()
+            opened.append(key)
+            changed = True
+        elif row.status == "open" and (row.description_zh, row.stations) != (
+            values["description_zh"],
+            values["stations"],
+        ):
+            CustodyIssue.update(revision=cursor.revision + 1, **values).where(
+                CustodyIssue.key == key
+            ).execute()
+            changed = True
+    for row in CustodyIssue.select().where(CustodyIssue.status == "open"):
+        if row.key not in current:
+            CustodyIssue.update(status="cleared", closed_at=now, revision=cursor.revision + 1).where(
+                CustodyIssue.key == row.key
+            ).execute()
+            cleared.append(row.key)
+            changed = True
+    if changed:
+        cursor.revision += 1
+        cursor.save()
+    return RefreshResult(opened, cleared)
+
+
+def resolve_issue(key: str, actor: str, note: str) -> CustodyIssue | None:
+    """A human's resolution (where the paper really is); recorded in the audit log and sent to the stations."""
+    with write_transaction():
+        row = CustodyIssue.get_or_none(CustodyIssue.key == key)
+        if row is None or row.status == "resolved":
+            return row
+        cursor = _cursor()
+        cursor.revision += 1
+        cursor.save()
+        CustodyIssue.update(
+            status="resolved", closed_at=utcnow(), resolved_by=actor[:64], resolution=note.strip()[:2000],
+            revision=cursor.revision,
+        ).where(CustodyIssue.key == key).execute()  # fmt: skip
+        record_audit(
+            actor, "resolution", key, {"class": CONFLICT_CLASS, "kind": row.kind, "note": note.strip()[:500]}
+        )
+        return CustodyIssue.get_by_id(key)
+
+
+def list_issues(
+    status: str | None = "open", station: str | None = None, limit: int = 200
+) -> list[CustodyIssue]:
+    query = CustodyIssue.select().order_by(CustodyIssue.since, CustodyIssue.key)
+    if status:
+        query = query.where(CustodyIssue.status == status)
+    rows = list(query.limit(limit * 5 if station else limit))
+    if station:
+        rows = [r for r in rows if station in r.station_codes][:limit]
+    return rows
+
+
+def open_issue_counts() -> dict[str, int]:
+    """Open custody issues per station (station health)."""
+    counts: dict[str, int] = {}
+    for row in CustodyIssue.select(CustodyIssue.stations).where(CustodyIssue.status == "open"):
+        for code in json.loads(row.stations):
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def custody_issues_part(station_code: str) -> tuple[int, bytes]:
+    """The downstream part for one station: its open class-D issues (canonical JSON) and the part's version.
+
+    The version is the issues' revision counter, so it moves whenever any issue changes and never goes back.
+    """
+    cursor = CustodyCursor.get_or_none(CustodyCursor.id == 1)
+    issues = [row.to_conflict() for row in list_issues("open", station_code, limit=10_000)]
+    document = {"format": "yiciban.custody_issues/1", "station": station_code, "issues": issues}
+    return (cursor.revision if cursor else 0), canonical_bytes(document)
