@@ -65,10 +65,18 @@ def m0003_downstream(db: Database) -> None:
     db.create_tables(models.MODELS_0003)
 
 
+def m0004_report_summaries(db: Database) -> None:
+    """Per-case KPI summaries the reports keep current (central.services.reports)."""
+    from .services.reports import KpiCaseSummary
+
+    db.create_tables([KpiCaseSummary])
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
     m0003_downstream,
+    m0004_report_summaries,
 )
 
 

@@ -1,0 +1,505 @@
+"""Reports and KPIs (报表与绩效指标) across every station, SPEC.md §3.10.
+
+The figures come from ``casework.kpi``: each case is folded from its events in the central log, summarised with
+``casework.kpi.summarize`` under its pinned item version and the working-day calendar, and the period's report is
+``casework.kpi.compute_kpis`` over those summaries. Nothing here re-derives a formula.
+
+Folding every case for every page would not scale to a prefecture, so the summaries are kept in a table of their
+own (``report_case_summaries``), keyed by the projection's ``version`` (the central_seq of the case's last event):
+a report re-folds only the cases whose events changed since, plus open cases whose clock was last evaluated on an
+earlier day (their lights and deemed-acceptance dates move with time).
+
+Grouping: by station, or by the township or county a station belongs to in the registry (``stations`` parent
+links); a station the registry does not know is placed by its 12-digit 统计用区划代码.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from peewee import (
+    JOIN,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateField,
+    IntegerField,
+    TextField,
+)
+
+from casework.calendar import WorkingCalendar, default_calendar
+from casework.caseview import CaseView, fold
+from casework.catalog import Catalog, demo_catalog
+from casework.deadlines import Light, compute_clock
+from casework.errors import CaseworkError
+from casework.kpi import CaseSummary, KpiReport, Period, compute_kpis, grouped_kpis, summarize
+from sync_protocol.events import parse_event
+
+from ..db import write_transaction
+from ..models import BaseModel, CaseRecord, LogEvent, Station
+from .audit import record_audit
+from .projections import CASE_KIND, _case_event, _effective
+
+GROUPS = ("station", "township", "county")
+PERIOD_KINDS = ("month", "quarter", "year", "custom")
+TREND_MONTHS = 12
+REFRESH_CHUNK = 400
+CHINA = dt.timezone(dt.timedelta(hours=8))
+LIGHTS_SHOWN = (Light.GREEN, Light.YELLOW, Light.RED, Light.GREY)
+
+
+class KpiCaseSummary(BaseModel):
+    """One case's KPI summary as of the projection version it was folded from (created by migration m0003)."""
+
+    case_id = CharField(max_length=64, primary_key=True)
+    version = BigIntegerField()
+    computed_on = DateField()
+    station = CharField(max_length=12, index=True)
+    item_code = CharField(max_length=64, default="")
+    counted = BooleanField(default=True)  # False: the pinned item version is not in the catalog
+    accepted_on = DateField(null=True, index=True)
+    completed_on = DateField(null=True)
+    deadline = DateField(null=True)
+    promised_days = IntegerField(default=0)
+    legal_days = IntegerField(null=True)
+    immediate = BooleanField(default=False)
+    with_gaps = BooleanField(default=False)
+    via_proxy = BooleanField(default=False)
+    steps = IntegerField(default=0)
+    materials = IntegerField(default=0)
+    applicant_trips = IntegerField(default=0)
+    completed_in_village = BooleanField(default=False)
+    rating_levels = TextField(default="")
+    bad_ratings_rectified = IntegerField(default=0)
+    light = CharField(max_length=8, default=Light.NONE.value)
+    clock_running = BooleanField(default=False)
+
+    class Meta:
+        table_name = "report_case_summaries"
+
+    def to_summary(self) -> CaseSummary:
+        return CaseSummary(
+            item_code=self.item_code,
+            accepted_on=self.accepted_on,
+            completed_on=self.completed_on,
+            deadline=self.deadline,
+            promised_days=self.promised_days,
+            legal_days=self.legal_days,
+            immediate=self.immediate,
+            with_gaps=self.with_gaps,
+            via_proxy=self.via_proxy,
+            steps=self.steps,
+            materials=self.materials,
+            applicant_trips=self.applicant_trips,
+            completed_in_village=self.completed_in_village,
+            rating_levels=tuple(int(v) for v in self.rating_levels.split(",") if v),
+            bad_ratings_rectified=self.bad_ratings_rectified,
+            station=self.station,
+        )
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+# ---- periods -------------------------------------------------------------------------------------------------
+
+
+def month_period(year: int, month: int) -> Period:
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return Period(dt.date(year, month, 1), following - dt.timedelta(days=1))
+
+
+def parse_period(kind: str, value: str = "", start: str = "", end: str = "") -> Period | None:
+    """The period a report form names: ``month`` 2026-03, ``quarter`` 2026-Q1, ``year`` 2026, or ``custom``
+    ISO start and end dates. None when what was typed does not name a period."""
+    value = value.strip()
+    try:
+        if kind == "month":
+            year, month = (int(part) for part in value.split("-"))
+            return month_period(year, month)
+        if kind == "quarter":
+            year_text, quarter_text = value.upper().split("-Q")
+            quarter = int(quarter_text)
+            if not 1 <= quarter <= 4:
+                return None
+            first = month_period(int(year_text), 3 * quarter - 2)
+            return Period(first.start, month_period(int(year_text), 3 * quarter).end)
+        if kind == "year":
+            return Period(dt.date(int(value), 1, 1), dt.date(int(value), 12, 31))
+        if kind == "custom":
+            period = Period(dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip()))
+            return period if period.start <= period.end else None
+    except ValueError:
+        return None
+    return None
+
+
+def trend_months(period: Period, count: int = TREND_MONTHS) -> list[Period]:
+    """The ``count`` calendar months ending with the month of the period's last day."""
+    year, month = period.end.year, period.end.month
+    months = []
+    for _ in range(count):
+        months.append(month_period(year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+# ---- keeping the summaries current ---------------------------------------------------------------------------
+
+
+def _casework_event(event):
+    """The casework form of a logged case event (stations name them ``case.<type>`` on the wire)."""
+    converted = _case_event(event)
+    if converted.type.startswith("case."):
+        converted = replace(converted, type=converted.type[len("case.") :])
+    return converted
+
+
+def _views(case_ids: Sequence[str]) -> dict[str, CaseView]:
+    events: dict[str, list] = defaultdict(list)
+    rows = (
+        LogEvent.select(LogEvent.aggregate_id, LogEvent.central_seq, LogEvent.body)
+        .where(LogEvent.aggregate_kind == CASE_KIND, LogEvent.aggregate_id.in_(list(case_ids)))
+        .order_by(LogEvent.central_seq)
+        .tuples()
+    )
+    for case_id, central_seq, body in rows:
+        events[case_id].append((central_seq, parse_event(bytes(body))))
+    return {
+        case_id: fold(_casework_event(event) for _, event in _effective(case_events))
+        for case_id, case_events in events.items()
+    }
+
+
+def _summary_row(
+    case_id: str, version: int, view: CaseView, catalog: Catalog, calendar: WorkingCalendar, today: dt.date
+) -> dict:
+    base = {"case_id": case_id, "version": version, "computed_on": today, "station": view.station}
+    try:
+        item = catalog.item(view.item_code, view.item_version)
+    except CaseworkError:
+        # Not counted until the catalog knows the item; kept "running" so it is retried each day.
+        return {**_UNCOUNTED, **base, "item_code": view.item_code}
+    clock = compute_clock(calendar, view.clock_inputs(item.promised_limit_days, item.legal_limit_days), today)
+    summary = summarize(view, item, clock)
+    return {
+        **base,
+        "station": summary.station,
+        "item_code": summary.item_code,
+        "counted": True,
+        "accepted_on": summary.accepted_on,
+        "completed_on": summary.completed_on,
+        "deadline": summary.deadline,
+        "promised_days": summary.promised_days,
+        "legal_days": summary.legal_days,
+        "immediate": summary.immediate,
+        "with_gaps": summary.with_gaps,
+        "via_proxy": summary.via_proxy,
+        "steps": summary.steps,
+        "materials": summary.materials,
+        "applicant_trips": summary.applicant_trips,
+        "completed_in_village": summary.completed_in_village,
+        "rating_levels": ",".join(str(level) for level in summary.rating_levels),
+        "bad_ratings_rectified": summary.bad_ratings_rectified,
+        "light": clock.light.value,
+        "clock_running": view.is_open and view.result_ready_on is None,
+    }
+
+
+_UNCOUNTED = {
+    "counted": False,
+    "accepted_on": None,
+    "completed_on": None,
+    "deadline": None,
+    "promised_days": 0,
+    "legal_days": None,
+    "immediate": False,
+    "with_gaps": False,
+    "via_proxy": False,
+    "steps": 0,
+    "materials": 0,
+    "applicant_trips": 0,
+    "completed_in_village": False,
+    "rating_levels": "",
+    "bad_ratings_rectified": 0,
+    "light": Light.NONE.value,
+    "clock_running": True,
+}
+
+
+def refresh_summaries(
+    catalog: Catalog | None = None, calendar: WorkingCalendar | None = None, today: dt.date | None = None
+) -> int:
+    """Re-fold the cases whose summary is missing, behind the projection, or open and evaluated before today;
+    returns how many were refreshed."""
+    catalog = catalog or demo_catalog()
+    calendar = calendar or default_calendar()
+    today = today or china_today()
+    stale = (
+        CaseRecord.select(CaseRecord.case_id, CaseRecord.version)
+        .join(KpiCaseSummary, JOIN.LEFT_OUTER, on=(KpiCaseSummary.case_id == CaseRecord.case_id))
+        .where(
+            KpiCaseSummary.case_id.is_null()
+            | (KpiCaseSummary.version != CaseRecord.version)
+            | (KpiCaseSummary.clock_running & (KpiCaseSummary.computed_on != today))
+        )
+        .order_by(CaseRecord.case_id)
+        .tuples()
+    )
+    pending = list(stale)
+    for start in range(0, len(pending), REFRESH_CHUNK):
+        chunk = dict(pending[start : start + REFRESH_CHUNK])
+        views = _views(list(chunk))
+        rows = [
+            _summary_row(case_id, chunk[case_id], view, catalog, calendar, today)
+            for case_id, view in sorted(views.items())
+        ]
+        with write_transaction():
+            KpiCaseSummary.delete().where(KpiCaseSummary.case_id.in_(list(chunk))).execute()
+            if rows:
+                KpiCaseSummary.insert_many(rows).execute()
+    return len(pending)
+
+
+# ---- the station tree ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StationNode:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+class StationTree:
+    """The registry's parent links, with 统计用区划代码 prefixes for stations it does not list."""
+
+    def __init__(self, nodes: Iterable[StationNode]) -> None:
+        self.nodes = {node.code: node for node in nodes}
+
+    @classmethod
+    def load(cls) -> StationTree:
+        return cls(
+            StationNode(s.code, s.name, s.level, s.parent_code)
+            for s in Station.select(Station.code, Station.name, Station.level, Station.parent_code)
+        )
+
+    def name(self, code: str) -> str:
+        node = self.nodes.get(code)
+        return node.name if node else code
+
+    def ancestor(self, code: str, level: str) -> str:
+        """The station at ``level`` above (or equal to) ``code``."""
+        seen: set[str] = set()
+        current: str | None = code
+        while current is not None and current in self.nodes and current not in seen:
+            node = self.nodes[current]
+            if node.level == level:
+                return node.code
+            seen.add(current)
+            current = node.parent
+        if level == "township":
+            return code[:9] + "000"
+        if level == "county":
+            return code[:6] + "000000"
+        return code
+
+    def group_of(self, code: str, group: str) -> str:
+        return code if group == "station" else self.ancestor(code, group)
+
+    def within(self, code: str, scope: str) -> bool:
+        """Whether station ``code`` is ``scope`` or lies below it."""
+        if not scope or code == scope:
+            return True
+        return scope in {self.ancestor(code, "township"), self.ancestor(code, "county")}
+
+    def choices(self) -> list[StationNode]:
+        """Townships and counties first (the usual scopes), then the rest, each by code."""
+        order = {"county": 0, "township": 1, "village": 2}
+        return sorted(self.nodes.values(), key=lambda n: (order.get(n.level, 3), n.code))
+
+
+# ---- the report ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    period: Period
+    group: str = "station"
+    scope: str = ""  # a station code (any level); "" = every station
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    code: str
+    name: str
+    kpis: KpiReport
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: str
+    accepted: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class LightsRow:
+    code: str
+    name: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Report:
+    query: ReportQuery
+    rows: list[ReportRow]
+    total: KpiReport
+    trend: list[TrendPoint]
+    lights: list[LightsRow]
+    uncounted: int  # cases whose item version is not in the catalog
+    as_of: dt.date
+
+
+def build_report(
+    query: ReportQuery,
+    *,
+    today: dt.date | None = None,
+    catalog: Catalog | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> Report:
+    """Every SPEC §3.10 figure for the query's period and scope, per group, with the trend and current lights."""
+    if query.group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}")
+    today = today or china_today()
+    refresh_summaries(catalog, calendar, today)
+    tree = StationTree.load()
+    months = trend_months(query.period)
+    earliest = min(months[0].start, query.period.start)
+    rows = KpiCaseSummary.select().where(
+        KpiCaseSummary.counted,
+        KpiCaseSummary.accepted_on >= earliest,
+        KpiCaseSummary.accepted_on <= query.period.end,
+    )
+    summaries = [r.to_summary() for r in rows if tree.within(r.station, query.scope)]
+    grouped = grouped_kpis(summaries, query.period, lambda c: tree.group_of(c.station, query.group))
+    report_rows = [ReportRow(code, tree.name(code), kpis) for code, kpis in grouped.items() if kpis.accepted]
+    trend = []
+    for month in months:
+        figures = compute_kpis(summaries, month)
+        trend.append(TrendPoint(f"{month.start:%Y-%m}", figures.accepted, figures.completed))
+    return Report(
+        query=query,
+        rows=report_rows,
+        total=compute_kpis(summaries, query.period),
+        trend=trend,
+        lights=_lights(tree, query.scope),
+        uncounted=KpiCaseSummary.select().where(~KpiCaseSummary.counted).count(),
+        as_of=today,
+    )
+
+
+def _lights(tree: StationTree, scope: str) -> list[LightsRow]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    rows = (
+        KpiCaseSummary.select(KpiCaseSummary.station, KpiCaseSummary.light)
+        .where(KpiCaseSummary.clock_running, KpiCaseSummary.counted)
+        .tuples()
+    )
+    for station, light in rows:
+        if tree.within(station, scope):
+            counts[station][light] += 1
+    return [
+        LightsRow(code, tree.name(code), {light.value: counts[code][light.value] for light in LIGHTS_SHOWN})
+        for code in sorted(counts)
+        if any(counts[code][light.value] for light in LIGHTS_SHOWN)
+    ]
+
+
+# ---- CSV -----------------------------------------------------------------------------------------------------
+
+# (KpiReport field, display form): the CSV and the table show the same columns in this order.
+KPI_FIELDS = (
+    ("accepted", "count"),
+    ("completion_rate", "percent"),
+    ("on_time_rate", "percent"),
+    ("overdue", "count"),
+    ("immediate_share", "percent"),
+    ("with_gaps", "count"),
+    ("via_proxy", "count"),
+    ("average_steps", "decimal"),
+    ("average_materials", "decimal"),
+    ("average_trips", "decimal"),
+    ("time_limit_compression", "percent"),
+    ("satisfaction_rate", "percent"),
+    ("bad_rating_rate", "percent"),
+    ("rectification_rate", "percent"),
+    ("village_share", "percent"),
+)
+
+
+def kpi_cells(kpis: KpiReport, empty: str = "—") -> list[str]:
+    """The display text of each KPI_FIELDS column (``empty`` where a ratio has no denominator)."""
+    from casework.kpi import decimal_text, percent_text
+
+    cells = []
+    for name, form in KPI_FIELDS:
+        value = getattr(kpis, name)
+        if form == "count":
+            cells.append(str(value))
+        elif value is None:
+            cells.append(empty)
+        else:
+            cells.append(percent_text(value) if form == "percent" else decimal_text(value))
+    return cells
+
+
+def report_csv(report: Report, headers: Sequence[str], total_label: str) -> bytes:
+    """UTF-8 with a byte-order mark and CRLF lines, so Excel on a clerk's PC opens the Chinese text correctly.
+
+    ``headers`` are the translated column titles: code, name, then one per KPI_FIELDS entry.
+    """
+    if len(headers) != 2 + len(KPI_FIELDS):
+        raise ValueError("headers must name the code, the name and every KPI column")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in report.rows:
+        writer.writerow([row.code, _safe_cell(row.name), *kpi_cells(row.kpis, "")])
+    writer.writerow([report.query.scope, total_label, *kpi_cells(report.total, "")])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def export_report(
+    query: ReportQuery, headers: Sequence[str], total_label: str, actor: str, ip: str = ""
+) -> bytes:
+    """The report as CSV; the export is recorded in the audit log (SPEC §3.12: every export)."""
+    report = build_report(query)
+    body = report_csv(report, headers, total_label)
+    with write_transaction():
+        record_audit(
+            actor,
+            "export",
+            "reports",
+            {
+                "start": query.period.start.isoformat(),
+                "end": query.period.end.isoformat(),
+                "group": query.group,
+                "scope": query.scope,
+                "rows": len(report.rows),
+            },
+            ip,
+        )
+    return body
+
+
+def _safe_cell(text: str) -> str:
+    """Neutralise spreadsheet formulas in names (CSV injection): a leading = + - @ is shown as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
