@@ -120,3 +120,30 @@ def test_batch_built_from_the_spec_alone_is_accepted_by_central():
     assert opened.events[1].payload == {"note": "材料齐全\n已核验"}
     result = decide(opened.events, StationHistory(ST), key=KeyStatus(True))
     assert [d.outcome for d in result.decisions] == [Outcome.OPEN_EPOCH] + [Outcome.ACCEPT] * 4
+
+
+def test_an_outsider_reproduces_the_epoch_authorization_vector_from_section_12_5():
+    """§5 envelope + §12.5 body, from keys.json alone: byte-identical to the vector (Ed25519 is deterministic)."""
+    from pathlib import Path
+
+    vectors = Path(__file__).resolve().parents[1] / "vectors" / "protocol"
+    keys = json.loads((vectors / "keys.json").read_text())
+    central = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(keys["signing_keys"]["central"]["seed"]))
+    fourth = (vectors / "event-ids.txt").read_text().split()[3]
+    body = canon(
+        {
+            "v": 1,
+            "net": keys["network"],
+            "st": keys["station"],
+            "ep": 2,
+            "reason": "restore",
+            "prev_ep": 1,
+            "prev_seq": 4,
+            "prev": fourth,
+            "issued": 1767225600000 + 900_000,
+            "kid": keys["signing_keys"]["central"]["key_id"],
+        }
+    )
+    signature = central.sign(b"yiciban/v1/epoch-authorization\x00" + body)
+    envelope = b"yiciban-signed/v1 epoch_authorization " + signature.hex().encode() + b"\n" + body
+    assert envelope == (vectors / "epoch-authorization.sig").read_bytes()
