@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,18 +33,18 @@ from peewee import (
     TextField,
 )
 
-from casework.calendar import WorkingCalendar, default_calendar
+from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.caseview import CaseView, fold
-from casework.catalog import Catalog, demo_catalog
+from casework.catalog import Catalog, demo_catalog, load_catalog
 from casework.deadlines import Light, compute_clock
 from casework.errors import CaseworkError
 from casework.kpi import CaseSummary, KpiReport, Period, compute_kpis, grouped_kpis, summarize
-from sync_protocol.events import parse_event
 
 from ..db import write_transaction
-from ..models import BaseModel, CaseRecord, LogEvent, Station
+from ..models import BaseModel, CaseRecord, Publication, Station
 from .audit import record_audit
-from .projections import CASE_KIND, _case_event, _effective
+from .projections import _case_event, _effective, case_events
+from .publications import latest_catalog
 
 GROUPS = ("station", "township", "county")
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
@@ -162,19 +163,32 @@ def _casework_event(event):
 
 
 def _views(case_ids: Sequence[str]) -> dict[str, CaseView]:
-    events: dict[str, list] = defaultdict(list)
-    rows = (
-        LogEvent.select(LogEvent.aggregate_id, LogEvent.central_seq, LogEvent.body)
-        .where(LogEvent.aggregate_kind == CASE_KIND, LogEvent.aggregate_id.in_(list(case_ids)))
-        .order_by(LogEvent.central_seq)
-        .tuples()
-    )
-    for case_id, central_seq, body in rows:
-        events[case_id].append((central_seq, parse_event(bytes(body))))
-    return {
-        case_id: fold(_casework_event(event) for _, event in _effective(case_events))
-        for case_id, case_events in events.items()
-    }
+    """Each case folded from the events the projection itself folds (``projections.case_events``)."""
+    views = {}
+    for case_id in case_ids:
+        events = _effective(case_events(case_id))
+        if events:
+            views[case_id] = fold(_casework_event(event) for _, event in events)
+    return views
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_catalog(publication_id: int, data: bytes) -> Catalog:
+    return load_catalog(data)
+
+
+def reference_catalog() -> Catalog:
+    """The newest catalog central published (items of every version), or the demo catalog before the first."""
+    row = latest_catalog()
+    return demo_catalog() if row is None else _parse_catalog(row.id, bytes(row.data))
+
+
+def reference_calendar() -> WorkingCalendar:
+    """The shipped calendar years plus every year central published (the newest version of each)."""
+    calendar = default_calendar()
+    for row in Publication.select().where(Publication.kind == "calendar").order_by(Publication.version):
+        calendar = calendar.with_year(load_year_calendar(bytes(row.data)))
+    return calendar
 
 
 def _summary_row(
@@ -238,8 +252,8 @@ def refresh_summaries(
 ) -> int:
     """Re-fold the cases whose summary is missing, behind the projection, or open and evaluated before today;
     returns how many were refreshed."""
-    catalog = catalog or demo_catalog()
-    calendar = calendar or default_calendar()
+    catalog = catalog or reference_catalog()
+    calendar = calendar or reference_calendar()
     today = today or china_today()
     stale = (
         CaseRecord.select(CaseRecord.case_id, CaseRecord.version)

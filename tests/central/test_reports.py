@@ -348,3 +348,27 @@ def test_a_station_role_cannot_open_central_reports(client):
     login(client, "clerk")
     assert client.get("/reports/").status_code == 403
     assert client.get("/reports/export.csv").status_code == 403
+
+
+def test_a_case_whose_item_is_not_in_the_catalog_is_reported_as_not_counted(
+    app, client, stations, central_info
+):
+    township = enrolled(stations, client, central_info, TOWNSHIP)
+    known = township.receive("GG00302000", "2026-03-03")
+    township.accept(known, "2026-03-03")
+    unknown = new_uuid7(WALL)
+    township.sim.append(
+        "received",
+        unknown,
+        {"from": None, "to": "received", "case_no": "X-1", "item_code": "ZZ99999000", "item_version": 3,
+         "applicant_id": new_uuid7(WALL), "station": TOWNSHIP, "received_on": "2026-03-04", "channel": "window",
+         "materials": []},
+    )  # fmt: skip
+    township.accept(unknown, "2026-03-04")
+    push(client, township, central_info)
+    with app.app_context():
+        report = build_report(ReportQuery(MARCH), today=TODAY)
+    assert (report.total.accepted, report.uncounted) == (1, 1)
+    login(client, "auditor")
+    page = client.get("/reports/?kind=month&value=2026-03").get_data(as_text=True)
+    assert "有 1 件未计入" in page
