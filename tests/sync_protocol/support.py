@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from types import SimpleNamespace
 
-from sync_protocol.events import Event, build_event, epoch_open_event, new_uuid7
+from sync_protocol.events import Event, build_event, compute_event_id, epoch_open_event, new_uuid7
 from sync_protocol.hlc import HLC
 from sync_protocol.keys import BoxKey, SigningKey
 
@@ -106,3 +108,26 @@ def domain_event(
         base_version=base_version,
         catalog_version=12,
     )
+
+
+def station_bodies(count: int, bad: dict[int, Callable[[bytes], bytes]]) -> list[bytes]:
+    """The raw bodies a (buggy) station would sign: seq -> a function that spoils that seq's body. Every next
+    event's ``prev`` is the id of the spoiled bytes, exactly as the station's log would chain them."""
+    clock = HLC(T0, 0)
+    opened = epoch_open_event(
+        network=NETWORK,
+        station_id=STATION,
+        epoch=1,
+        reason="install",
+        previous_head=None,
+        hlc=clock,
+        wall_ms=T0,
+        actor="system",
+    )
+    bodies = [bad[1](opened.body) if 1 in bad else opened.body]
+    for seq in range(2, count + 1):
+        clock = clock.tick(T0 + seq * 1000)
+        previous = SimpleNamespace(event_id=compute_event_id(bodies[-1]), epoch=1)
+        event = domain_event(previous, seq=seq, hlc=clock, aggregate_id=uuid_for(seq % 5))  # type: ignore[arg-type]
+        bodies.append(bad[seq](event.body) if seq in bad else event.body)
+    return bodies

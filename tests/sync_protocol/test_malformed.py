@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,12 +16,12 @@ from sync_protocol.batch import MAGIC, read_batch_plaintext
 from sync_protocol.canonical import canonical_bytes, parse_canonical
 from sync_protocol.checkpoint import sign_checkpoint
 from sync_protocol.errors import DigestMismatchError, ForkError, ProtocolError
-from sync_protocol.events import Event, compute_event_id, epoch_open_event
+from sync_protocol.events import Event, compute_event_id
 from sync_protocol.hlc import HLC
 from sync_protocol.ingest import EpochHistory, KeyStatus, Outcome, StationHistory, decide, decide_batch
 from sync_protocol.schema import ZERO_ID
 
-from .support import CENTRAL_BOX, NETWORK, STATION, STATION_KEY, T0, domain_event, uuid_for
+from .support import CENTRAL_BOX, NETWORK, STATION, STATION_KEY, T0, station_bodies
 
 OK = KeyStatus(True)
 
@@ -37,29 +36,6 @@ def _unknown_field(body: bytes) -> bytes:
 
 def _not_json(body: bytes) -> bytes:
     return body[:-1]
-
-
-def station_bodies(count: int, bad: dict[int, object]) -> list[bytes]:
-    """The raw bodies a (buggy) station would sign: seq -> a function that spoils that seq's body. Every next
-    event's ``prev`` is the id of the spoiled bytes, exactly as the station's log would chain them."""
-    clock = HLC(T0, 0)
-    opened = epoch_open_event(
-        network=NETWORK,
-        station_id=STATION,
-        epoch=1,
-        reason="install",
-        previous_head=None,
-        hlc=clock,
-        wall_ms=T0,
-        actor="system",
-    )
-    bodies = [bad[1](opened.body) if 1 in bad else opened.body]  # type: ignore[operator]
-    for seq in range(2, count + 1):
-        clock = clock.tick(T0 + seq * 1000)
-        previous = SimpleNamespace(event_id=compute_event_id(bodies[-1]), epoch=1)
-        event = domain_event(previous, seq=seq, hlc=clock, aggregate_id=uuid_for(seq % 5))  # type: ignore[arg-type]
-        bodies.append(bad[seq](event.body) if seq in bad else event.body)  # type: ignore[operator]
-    return bodies
 
 
 def signed_plaintext(

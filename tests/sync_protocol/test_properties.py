@@ -14,7 +14,14 @@ from sync_protocol.batch import make_batch_plaintext, read_batch_plaintext
 from sync_protocol.bundles import BundlePart, BundleState, make_bundle_plaintext, verify_bundle_plaintext
 from sync_protocol.canonical import canonical_bytes, parse_canonical
 from sync_protocol.errors import ProtocolError
-from sync_protocol.events import Event, build_event, parse_event, verify_chain
+from sync_protocol.events import (
+    Event,
+    MalformedEvent,
+    build_event,
+    compute_event_id,
+    parse_event,
+    verify_chain,
+)
 from sync_protocol.hlc import HLC
 from sync_protocol.ingest import EpochHistory, KeyStatus, Outcome, StationHistory, decide
 from sync_protocol.schema import ZERO_ID
@@ -32,6 +39,7 @@ from .support import (
     domain_event,
     make_chain,
     signing_key,
+    station_bodies,
     uuid_for,
 )
 
@@ -62,23 +70,27 @@ class CentralSimulator:
         self.heads: dict[int, tuple[int, str]] = {}
         self.pending: dict[tuple[int, int], Event] = {}
         self.forks: list[Event] = []
+        self.malformed: dict[tuple[int, int], str] = {}
         self.authorized = authorized_epochs
 
     def history(self) -> StationHistory:
         epochs = {}
-        for epoch in {*self.heads, *(p[0] for p in self.pending)}:
+        for epoch in {*self.heads, *(p[0] for p in self.pending), *(p[0] for p in self.malformed)}:
             head_seq, head_id = self.heads.get(epoch, (0, ZERO_ID))
             epochs[epoch] = EpochHistory(
                 head_seq,
                 head_id,
                 {s: i for (e, s), i in self.ids.items() if e == epoch},
                 {s: ev.event_id for (e, s), ev in self.pending.items() if e == epoch},
+                {s: i for (e, s), i in self.malformed.items() if e == epoch},
             )
         return StationHistory(STATION, epochs=epochs, authorized_epochs=self.authorized)
 
     def _apply(self, events) -> bool:
         result = decide(events, self.history(), key=OK)
         progressed = False
+        for m in result.malformed:
+            self.malformed[m.item.position] = m.item.event_id
         for d in result.decisions:
             position = d.event.position
             if d.outcome.appends:
@@ -143,6 +155,36 @@ def test_late_batches_of_an_older_epoch_interleave_without_changing_either_chain
     for epoch, expected in ((1, CHAIN[:30]), (2, RESTORED)):
         assert [e.event_id for e in central.log if e.epoch == epoch] == [e.event_id for e in expected]
     assert not central.pending and not central.forks
+
+
+def _items(bodies: list[bytes]) -> list[Event | MalformedEvent]:
+    out: list[Event | MalformedEvent] = []
+    for seq, body in enumerate(bodies, start=1):
+        try:
+            out.append(parse_event(body))
+        except ProtocolError as error:
+            out.append(MalformedEvent(body, compute_event_id(body), 1, seq, error.reason, error.message))
+    return out
+
+
+def _spoil(body: bytes) -> bytes:
+    return body.replace(b'"v":1', b'"v": 1')
+
+
+@PROPERTY
+@given(st.integers(1, 20), chain_lengths_and_cuts(20), st.data())
+def test_any_delivery_order_stops_the_log_at_a_malformed_event(bad_seq, length_and_cuts, data):
+    length, cuts = length_and_cuts
+    length = max(length, bad_seq)
+    items = _items(station_bodies(length, {bad_seq: _spoil}))
+    batches = split_at(items, [c for c in cuts if c < length])
+    central = CentralSimulator()
+    for index in data.draw(deliveries(len(batches))):
+        central.receive(batches[index])
+    assert [e.seq for e in central.log] == list(range(1, bad_seq))
+    assert central.malformed == {(1, bad_seq): items[bad_seq - 1].event_id}
+    assert sorted(p[1] for p in central.pending) == list(range(bad_seq + 1, length + 1))
+    assert not central.forks
 
 
 # --- invariant 4: a fork is always detected and never silently merged ------------------------------------------
