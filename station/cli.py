@@ -233,3 +233,26 @@ def import_command(instance: Path, folder: Path) -> None:
     for refused in result.refused:
         click.echo(f"refused {refused}", err=True)
 
+
+@main.command("verify-qr")
+@instance_option
+@click.argument("payload")
+def verify_qr(instance: Path, payload: str) -> None:
+    """Verify a scanned receipt QR or folder label offline against the station keys this station knows."""
+    from . import open_node
+    from .services.verify import VerificationFailedError, verify_text
+
+    try:
+        node = open_node(_settings(instance))
+        with dbmod.bound(node.database):
+            result = verify_text(payload, node.keys.signing_key)
+    except VerificationFailedError as e:
+        click.echo(f"NOT VERIFIED: {e.message.text('zh')} / {e.message.text('en')}", err=True)
+        sys.exit(2)
+    except StationError as e:
+        _fail(e)
+    click.echo(f"VERIFIED: {result.document_title}, signed by station {result.station_code}")
+    for name, value in result.fields.items():
+        click.echo(f"{name}: {value}")
+    if result.key_revoked:
+        click.echo("warning: the station's key has since been revoked; confirm with the issuing station")

@@ -44,6 +44,31 @@ MATERIAL_STATUSES = {
     "promised": N_("Replaced by a signed promise"),
     "shared": N_("Obtained by data sharing"),
 }
+ACTIONS = {
+    "accept": N_("Accept (受理)"),
+    "accept_with_gaps": N_("Accept with gaps (容缺受理)"),
+    "request_correction": N_("One-time correction notice (一次性告知)"),
+    "refuse_acceptance": N_("Refuse to accept (不予受理)"),
+    "supply_gap": N_("Deferred material supplied"),
+    "forward": N_("Forward to the county for decision"),
+    "pause": N_("Pause the clock (special procedure)"),
+    "resume": N_("Resume the clock"),
+    "extend": N_("Extend once (延期)"),
+    "review_note": N_("Add a review note"),
+    "decide_grant": N_("Decide: grant (准予)"),
+    "decide_refuse": N_("Decide: refuse (不予)"),
+    "mark_result_ready": N_("Result ready: notify the applicant"),
+    "deliver": N_("Record delivery (送达)"),
+    "withdraw": N_("Withdrawn by the applicant"),
+}
+CHANNELS = {
+    "window_device": N_("window rating device"),
+    "paper_card": N_("paper card"),
+    "qr_code": N_("QR code"),
+    "sms": N_("SMS"),
+    "phone_followup": N_("phone follow-up"),
+    "village_tablet": N_("village tablet"),
+}
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -59,6 +84,14 @@ def material_status_label(status: str) -> str:
     return gettext(MATERIAL_STATUSES[status]) if status in MATERIAL_STATUSES else status
 
 
+def action_label(action: str) -> str:
+    return gettext(ACTIONS[action]) if action in ACTIONS else action
+
+
+def channel_label(channel: str) -> str:
+    return gettext(CHANNELS[channel]) if channel in CHANNELS else channel
+
+
 def format_ms(value: int | str) -> str:
     """Event time for people: China time to the minute."""
     if isinstance(value, int):
@@ -69,6 +102,8 @@ def format_ms(value: int | str) -> str:
 def install_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         state_label=state_label,
+        action_label=action_label,
+        channel_label=channel_label,
         light_label=light_label,
         material_status_label=material_status_label,
         format_ms=format_ms,

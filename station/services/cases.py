@@ -32,7 +32,7 @@ from ..db import write_transaction
 from ..errors import ActionRefusedError
 from ..models import Applicant, CaseMaterial, CaseRecord, EventLog, StationIdentity
 from .log import append_event, events_of, find_by_idempotency_key
-from .reference import current_calendar, current_catalog, today
+from .reference import current_calendar, current_catalog, today, working_days_after
 from .search import index_case
 
 CASE = "case"
@@ -344,15 +344,12 @@ def _decide_acceptance(actor: Actor, case_id: str, item: Item, form: IntakeForm,
         "accepted_on": on.isoformat(),
     }
     if form.decision == "accept_with_gaps":
-        calendar = current_calendar()
         gaps = []
         for material in item.materials:
             if form.materials.get(material.key) == "deferred":
                 days = material.supply_days if material.supply_days is not None else default_supply_days
                 days = min(days, max(item.promised_limit_days, 1))
-                gaps.append(
-                    {"material": material.key, "supply_by": calendar.add_working_days(on, days).isoformat()}
-                )
+                gaps.append({"material": material.key, "supply_by": working_days_after(on, days).isoformat()})
         payload["gaps"] = gaps
     event_type = {"accept": "accepted", "accept_with_gaps": "accepted_with_gaps"}[form.decision]
     _append(actor, CASE, case_id, event_type, payload, f"{form.token}.{form.decision}")

@@ -42,3 +42,12 @@ def current_calendar() -> WorkingCalendar:
     for year_document in NodeState.read(CALENDAR_YEARS_KEY, []):
         calendar = calendar.with_year(load_year_calendar(year_document))
     return calendar
+
+
+def working_days_after(start: dt.date, days: int) -> dt.date:
+    """The n-th working day after ``start``; where the calendar year is missing, the Monday–Friday estimate (the
+    case page shows the "calendar missing" warning from the clock, so the estimate is never silent)."""
+    result = current_calendar().add_working_days_checked(start, days)
+    date = result.date or result.estimate
+    assert date is not None
+    return date

@@ -13,6 +13,7 @@ from casework.errors import UnknownItemError
 from .. import current_node
 from ..auth import ALL_STATION_USERS, STATION_STAFF, requires_roles
 from ..errors import ActionRefusedError
+from ..labels import state_label
 from ..models import CaseMaterial, CaseRecord
 from ..services import cases as case_service
 from ..services.reference import current_catalog, today
@@ -102,12 +103,12 @@ def intake(item_code: str):
     ), status
 
 
-@bp.route("/cases/<case_id>")
-@requires_roles(*ALL_STATION_USERS)
-def show(case_id: str):
-    record = CaseRecord.get_or_none(CaseRecord.id == case_id)
-    if record is None:
-        abort(404)
+def _render_case(record: CaseRecord, problems: dict | None = None, typed: dict | None = None, active: str = ""):
+    from ..services.actions import RATING_CHANNELS, available_actions, new_token
+
+    case_id = record.id
+    identity = case_service.station()
+    role = case_service.acting_role(g.user.role_set, identity.level)
     view = case_service.case_view(case_id)
     item = current_catalog().item(record.item_code, record.item_version)
     clock = case_service.clock_of(view, item, today())
@@ -115,8 +116,89 @@ def show(case_id: str):
         CaseMaterial.select().where(CaseMaterial.case_id == case_id).order_by(CaseMaterial.material_key)
     )
     return render_template(
-        "cases/show.html", case=record, view=view, item=item, clock=clock, materials=materials
-    )
+        "cases/show.html",
+        case=record,
+        view=view,
+        item=item,
+        clock=clock,
+        materials=materials,
+        actions=available_actions(view, identity.level, role),
+        can_rate=role is not None and role != "proxy_agent",
+        rating_channels=RATING_CHANNELS,
+        material_names={m.key: m.name_zh for m in item.materials},
+        problems=problems or {},
+        typed=typed or {},
+        active=active,
+        new_token=new_token,
+    ), (422 if problems else 200)
+
+
+@bp.route("/cases/<case_id>")
+@requires_roles(*ALL_STATION_USERS)
+def show(case_id: str):
+    record = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    if record is None:
+        abort(404)
+    return _render_case(record)
+
+
+def _case_or_404(case_id: str) -> CaseRecord:
+    record = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+def _action_token() -> str:
+    token = request.form.get("token", "")
+    return token if TOKEN.fullmatch(token) else secrets.token_hex(16)
+
+
+@bp.route("/cases/<case_id>/act/<action>", methods=["POST"])
+@requires_roles(*INTAKE_ROLES)
+def act(case_id: str, action: str):
+    from ..services.actions import BUILDERS, perform_action
+
+    record = _case_or_404(case_id)
+    if action not in BUILDERS:
+        abort(404)
+    updated, problems = perform_action(_actor(), case_id, action, request.form, _action_token())
+    if problems:
+        return _render_case(record, problems, request.form.to_dict(), action)
+    flash(_("Saved: %(state)s.", state=state_label(updated.state)), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<case_id>/complete", methods=["POST"])
+@requires_roles(*STATION_STAFF)
+def complete(case_id: str):
+    from ..services.actions import complete_on_the_spot
+
+    record = _case_or_404(case_id)
+    signed_by = request.form.get("signed_by", "").strip()[:50]
+    if not signed_by:
+        problem = case_service._problem("signed_by_required", "请填写签收人", "Enter who signed for the result")
+        return _render_case(record, {"signed_by": problem}, request.form.to_dict(), "complete")
+    try:
+        complete_on_the_spot(_actor(), case_id, _action_token(), signed_by)
+    except ActionRefusedError as e:
+        flash(str(e), "error")
+    else:
+        flash(_("Completed on the spot and handed over."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<case_id>/rate", methods=["POST"])
+@requires_roles(*STATION_STAFF)
+def rate(case_id: str):
+    from ..services.actions import rate_case
+
+    record = _case_or_404(case_id)
+    updated, problems = rate_case(_actor(), case_id, request.form, _action_token())
+    if problems:
+        return _render_case(record, problems, request.form.to_dict(), "rate")
+    flash(_("Rating recorded."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.route("/search")

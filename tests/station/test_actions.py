@@ -1,0 +1,147 @@
+import pytest
+
+from station.models import CaseRecord, EventLog
+from station.services import actions
+from station.services.cases import Actor, IntakeForm, case_view, receive_application
+
+from .conftest import csrf_token, login
+from .helpers import LOW_INCOME, citizen_id, intake_data
+
+CLERK = Actor("township", "township_clerk")
+IMMEDIATE = "GG00101000"  # 城乡居民基本养老保险参保登记: 即办件 at the township
+
+
+def _receive(app, item_code=LOW_INCOME, token="t-receive"):
+    data = intake_data(token, item_code=item_code)
+    form = IntakeForm(
+        token=token, item_code=item_code, applicant_name=data["applicant_name"], id_number=data["id_number"],
+        phone=data["phone"], materials={k[9:]: v for k, v in data.items() if k.startswith("material_")},
+    )  # fmt: skip
+    return receive_application(app.extensions["station"].keys.field_cipher, CLERK, form)
+
+
+def _act(case_id, action, token, **form):
+    record, problems = actions.perform_action(CLERK, case_id, action, form, token)
+    assert problems == {}, {k: v.text("en") for k, v in problems.items()}
+    return record
+
+
+def test_full_journey_correction_accept_grant_ready_deliver(township_app):
+    case = _receive(township_app)
+    assert case.state == "received"
+    first = next(iter(case_view(case.id).materials))
+    _act(case.id, "request_correction", "t1", **{f"fix_{first}": "1", f"problem_{first}": "复印件不清晰"})
+    assert _act(case.id, "accept", "t2").state == "accepted"
+    _act(case.id, "review_note", "t3", step="初审", opinion="材料齐全")
+    assert _act(case.id, "decide_grant", "t4", document_no="示民〔2026〕1号").state == "decided_granted"
+    assert _act(case.id, "mark_result_ready", "t5", pickup="window").state == "result_ready"
+    assert _act(case.id, "deliver", "t6", method="window", signed_by="张三").state == "delivered"
+    view = case_view(case.id)
+    assert view.anomalies == []
+    assert [e.summary.zh for e in view.timeline][:3] == ["窗口收件", "一次性告知补正", "受理"]
+
+
+def test_same_action_token_twice_is_one_event(township_app):
+    case = _receive(township_app)
+    _act(case.id, "accept", "same")
+    _act(case.id, "accept", "same")
+    assert EventLog.select().where(EventLog.event_type == "case.accepted").count() == 1
+
+
+def test_action_not_allowed_from_the_state_says_so_in_chinese(township_app):
+    case = _receive(township_app)
+    record, problems = actions.perform_action(CLERK, case.id, "deliver", {}, "t-x")
+    assert record is None and "不能执行" in problems["action"].text("zh")
+
+
+def test_refusal_needs_reasons_and_keeps_nothing(township_app):
+    case = _receive(township_app)
+    _act(case.id, "accept", "a1")
+    record, problems = actions.perform_action(CLERK, case.id, "decide_refuse", {"reasons": "  "}, "r1")
+    assert record is None and "理由" in problems["reasons"].text("zh")
+    assert CaseRecord.get_by_id(case.id).state == "accepted"
+
+
+def test_correction_notice_must_list_something(township_app):
+    case = _receive(township_app)
+    record, problems = actions.perform_action(CLERK, case.id, "request_correction", {}, "c1")
+    assert record is None and "corrections" in problems
+
+
+def test_refuse_acceptance_not_competent_names_the_organ(township_app):
+    case = _receive(township_app)
+    _, problems = actions.perform_action(
+        CLERK, case.id, "refuse_acceptance", {"reason_code": "not_competent", "reason": "不属本机关"}, "n1"
+    )
+    assert "competent_organ" in problems
+    record = _act(case.id, "refuse_acceptance", "n2", reason_code="not_competent", reason="不属本机关",
+                  competent_organ="县民政局")  # fmt: skip
+    assert record.state == "not_accepted"
+
+
+def test_extension_only_once(township_app):
+    case = _receive(township_app)
+    _act(case.id, "accept", "e0")
+    _act(case.id, "extend", "e1", approver="王主任", reason="需要入户调查")
+    _, problems = actions.perform_action(CLERK, case.id, "extend", {"approver": "x", "reason": "y"}, "e2")
+    assert "一次" in problems["action"].text("zh")
+
+
+def test_complete_on_the_spot_for_an_immediate_item(township_app):
+    case = _receive(township_app, item_code=IMMEDIATE, token="imm")
+    done = actions.complete_on_the_spot(CLERK, case.id, "spot", signed_by="张三")
+    assert done.state == "delivered"
+    assert [e.event_type for e in EventLog.select().where(EventLog.aggregate_id == case.id)] == [
+        "case.received", "case.accepted", "case.decided", "case.result_ready", "case.delivered",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("level", "opens_followup"), [(1, True), (2, True), (3, False), (5, False)])
+def test_bad_rating_opens_a_followup(township_app, level, opens_followup):
+    case = _receive(township_app)
+    record, problems = actions.rate_case(
+        CLERK, case.id, {"level": str(level), "stage": "acceptance"}, "rate1"
+    )
+    assert problems == {}
+    assert bool(case_view(case.id).followups) is opens_followup
+
+
+def test_an_agent_never_rates_for_the_applicant(township_app):
+    case = _receive(township_app)
+    _, problems = actions.rate_case(
+        Actor("agent", "proxy_agent"), case.id, {"level": "5", "stage": "acceptance"}, "r"
+    )
+    assert "代办员" in problems["level"].text("zh")
+
+
+def test_case_page_offers_the_actions_and_a_failed_form_keeps_the_text(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    path = f"/cases/new/{LOW_INCOME}"
+    client.post(path, data={**intake_data("web1", decision="accept"), "csrf_token": csrf_token(client, path)})
+    case = CaseRecord.get()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "准予" in page and "不予" in page and "撤回" in page
+    token = csrf_token(client, f"/cases/{case.id}")
+    response = client.post(
+        f"/cases/{case.id}/act/decide_refuse",
+        data={"csrf_token": token, "token": "w1", "document_no": "文号-1"},
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "不予决定必须写明理由" in text and 'value="文号-1"' in text
+    response = client.post(
+        f"/cases/{case.id}/act/decide_grant",
+        data={"csrf_token": token, "token": "w2", "document_no": "文号-2"},
+    )
+    assert response.status_code == 302 and CaseRecord.get_by_id(case.id).state == "decided_granted"
+
+
+def test_village_case_page_has_no_acceptance_actions(client):
+    login(client, "village")
+    path = f"/cases/new/{LOW_INCOME}"
+    client.post(path, data={**intake_data("v1"), "csrf_token": csrf_token(client, path)})
+    case = CaseRecord.get()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "/act/accept" not in page and "/act/withdraw" in page
+    assert citizen_id() not in page
