@@ -251,13 +251,15 @@ def _open_events(
     bytes, so a malformed event still links its neighbours). A body that fails ``parse_event`` becomes a
     ``MalformedEvent`` at its checkpoint position; a body that parses must sit exactly where the checkpoint puts
     it and link to its predecessor, or the whole batch is refused."""
+    ids = [compute_event_id(body) for body in bodies]
+    if ids[-1] != checkpoint.head:
+        raise DigestMismatchError("chain head differs from the checkpoint's head")
     events: list[Event] = []
     malformed: list[MalformedEvent] = []
     expected_prev = checkpoint.prev
     last = len(bodies) - 1
-    for index, body in enumerate(bodies):
+    for index, (body, event_id) in enumerate(zip(bodies, ids, strict=True)):
         seq = checkpoint.first_seq + index
-        event_id = compute_event_id(body)
         try:
             event = parse_event(body)
         except MalformedError as error:
@@ -284,8 +286,6 @@ def _open_events(
             raise ChainError("a key.rotate event must end its batch")
         events.append(event)
         expected_prev = event_id
-    if expected_prev != checkpoint.head:
-        raise DigestMismatchError("chain head differs from the checkpoint's head")
     return tuple(events), tuple(malformed)
 
 

@@ -167,8 +167,12 @@ def _authorization(event: Event, state: _State) -> tuple[str | None, dict[str, A
     history = state.history
     if event.epoch in history.authorized_epochs:
         return "certificate", {}
-    if event.payload["reason"] == "fork_recovery" and history.has_open_fork:
-        return "recorded_fork", {}
+    if (
+        event.payload["reason"] == "fork_recovery"
+        and history.has_open_fork
+        and event.payload["prev_epoch"] > 0
+    ):
+        return "recorded_fork", {}  # recovery continues from a head both sides hold, never from nothing
     found, rejected = authorizing(event, history.epoch_authorizations, state.central_keys)
     if found is not None:
         return "epoch_authorization", {"issued": found.issued_ms}

@@ -174,3 +174,10 @@ def test_an_authorizations_part_carries_several_and_refuses_bad_framing():
     for broken in (part[:-1], b"\n" + part, part.replace(b"yiciban-signed/v1 ", b"yiciban-signed/v2 ", 1)):
         with pytest.raises(MalformedError):
             parse_authorizations(broken)
+
+
+def test_a_recorded_fork_never_authorizes_an_epoch_linked_to_nothing():
+    from_nothing = make_chain(2, epoch=2, reason="fork_recovery")
+    assert (
+        decide(from_nothing, history(has_open_fork=True), key=OK).decisions[0].outcome is Outcome.EPOCH_REVIEW
+    )
