@@ -51,9 +51,22 @@ def current_node() -> NodeContext:
     return current_app.extensions["station"]  # type: ignore[no-any-return]
 
 
+def self_check(node: NodeContext) -> None:
+    """Start-up self-check (SYNC-DESIGN §3): the tail of the local log must be an unbroken chain.
+
+    Raises:
+        LogIntegrityError: a stored event does not hash to its id or the chain is broken.
+    """
+    from .services.log import verify_tail
+
+    with dbmod.bound(node.database):
+        verify_tail()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     node = open_node(settings)
+    self_check(node)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
     if not app.config["SECRET_KEY"]:

@@ -256,3 +256,22 @@ def verify_qr(instance: Path, payload: str) -> None:
         click.echo(f"{name}: {value}")
     if result.key_revoked:
         click.echo("warning: the station's key has since been revoked; confirm with the issuing station")
+
+
+@main.command()
+@instance_option
+@click.option(
+    "--backup",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A backup file (backups/station-*.db) to put in place first; the current store is moved aside.",
+)
+def restore(instance: Path, backup: Path | None) -> None:
+    """Restore from a backup (optional) and open a new log epoch so no sequence number is ever reused."""
+    from .services.restore import restore as restore_store
+
+    try:
+        event = restore_store(instance, backup)
+    except StationError as e:
+        _fail(e)
+    click.echo(f"opened epoch {event.epoch} (restore); sync with central to send what was recorded since")

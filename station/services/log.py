@@ -23,6 +23,7 @@ from ..errors import LogIntegrityError, NotEnrolledError
 from ..models import EventLog, NodeState, StationIdentity
 
 HLC_KEY = "hlc"
+ROLLBACK_KEY = "rollback_detected"
 TAIL_CHECK_EVENTS = 1000
 
 
@@ -56,6 +57,35 @@ def _require_transaction() -> None:
         raise LogIntegrityError(
             "events are appended only inside the write transaction of the change they record"
         )
+
+
+def _refuse_after_rollback() -> None:
+    detected = NodeState.read(ROLLBACK_KEY)
+    if detected:
+        raise LogIntegrityError(
+            "this store is older than what central already holds (restored from a backup?): "
+            "run `yiciban-station restore` to open a new epoch before working on. "
+            f"Central holds epoch {detected['epoch']} up to seq {detected['central_through']}, "
+            f"this store only up to seq {detected['local_head']}."
+        )
+
+
+def check_against_ack(epochs: dict[int, int]) -> bool:
+    """Flag a rolled-back store: central acknowledged (epoch → through seq) beyond our own head of that epoch."""
+    head = read_head()
+    if head is None:
+        return False
+    through = epochs.get(head.epoch, 0)
+    if through > head.seq:
+        NodeState.write(
+            ROLLBACK_KEY, {"epoch": head.epoch, "central_through": through, "local_head": head.seq}
+        )
+        return True
+    return False
+
+
+def clear_rollback() -> None:
+    NodeState.delete().where(NodeState.key == ROLLBACK_KEY).execute()
 
 
 def _identity() -> StationIdentity:
@@ -139,6 +169,7 @@ def append_event(
 ) -> Appended:
     """Append one domain event inside the caller's write transaction; opens epoch 1 on a fresh log."""
     _require_transaction()
+    _refuse_after_rollback()
     existing = find_by_idempotency_key(idempotency_key)
     if existing is not None:
         return Appended(existing, created=False)

@@ -31,7 +31,7 @@ from ..models import EventLog, NodeState, StationIdentity
 from .central_client import CentralClient
 from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
-from .log import HLC_KEY, observe_remote_clock
+from .log import HLC_KEY, check_against_ack, observe_remote_clock
 
 ACK_KEY = "ack"
 STATUS_KEY = "sync_status"
@@ -97,6 +97,7 @@ def receive_ack(data: bytes) -> tuple[Ack, bool]:
         if replaced:
             NodeState.write(ACK_KEY, kept.raw.decode("ascii"))
             observe_remote_clock(HLC(kept.central_time_ms, 0).to_string())
+        check_against_ack({entry.epoch: entry.through for entry in kept.epochs})
     return kept, replaced
 
 
