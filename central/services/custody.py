@@ -43,6 +43,7 @@ from .audit import record_audit
 from .projections import case_events
 
 CONFLICT_CLASS = "D"
+RECEIVED_NOTICE_DAYS = 60  # how long a station keeps hearing that a folder it sent arrived
 CHINA = dt.timezone(dt.timedelta(hours=8))
 _CUSTODY = ("custody_dispatched", "custody_received")
 # Types that start or end a holding (paper waiting at a station).
@@ -395,5 +396,25 @@ def custody_issues_part(station_code: str) -> tuple[int, bytes]:
     """
     cursor = CustodyCursor.get_or_none(CustodyCursor.id == 1)
     issues = [row.to_conflict() for row in list_issues("open", station_code, limit=10_000)]
-    document = {"format": "yiciban.custody_issues/1", "station": station_code, "issues": issues}
+    document = {
+        "format": "yiciban.custody_issues/1",
+        "station": station_code,
+        "issues": issues,
+        "received": _received_from(station_code),
+    }
     return (cursor.revision if cursor else 0), canonical_bytes(document)
+
+
+def _received_from(station_code: str, days: int = RECEIVED_NOTICE_DAYS) -> list[dict[str, str]]:
+    """Folders this station sent that their destination received lately, so its agents stop carrying them."""
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+    out = []
+    for pair in CustodyPair.select().where(
+        (CustodyPair.from_station == station_code) & (CustodyPair.receipts != "[]")
+    ):
+        matched = [r for r in json.loads(pair.receipts) if r["station"] == pair.to_station]
+        if matched and to_moment(matched[0]["at"]) >= to_moment(since):
+            out.append(
+                {"manifest_id": pair.manifest_id, "case_id": pair.case_id, "received_at": matched[0]["at"]}
+            )
+    return sorted(out, key=lambda r: (r["manifest_id"], r["case_id"]))

@@ -203,3 +203,19 @@ def test_auditor_sees_the_queue_but_cannot_resolve(app, client):
     login(client, "auditor")
     assert client.get("/custody/").status_code == 200
     assert client.post("/custody/resolve", data={"key": "x", "note": "n"}).status_code == 403
+
+
+def test_the_sender_hears_that_its_folder_was_received(app, client, village, township, central_info):
+    case_id = village.receive_case()
+    dispatch(village, case_id, at="2099-01-05T09:00:00+08:00")
+    receive(township, case_id, at="2099-01-05T15:00:00+08:00")
+    push(client, village, central_info)
+    push(client, township, central_info)
+    refresh(app, D(2026, 3, 5))
+    with app.app_context():
+        _version, body = custody.custody_issues_part(VILLAGE)
+        received = parse_canonical(body)["received"]
+        assert received == [
+            {"manifest_id": MANIFEST, "case_id": case_id, "received_at": "2099-01-05T15:00:00+08:00"}
+        ]
+        assert parse_canonical(custody.custody_issues_part(TOWNSHIP)[1])["received"] == []

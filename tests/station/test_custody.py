@@ -411,3 +411,29 @@ def test_manifest_prints_as_pdf_and_print_view_with_every_label(village):
     assert render(document).startswith(b"%PDF")
     html = render_html(document)
     assert "代办交接单" in html and manifest_id in html and "张晓明" not in html
+
+
+def test_central_custody_part_clears_carried_folders_and_shows_issues(village):
+    case = receive_case(village)
+    manifest_id = dispatched_manifest(village, [case])
+    issue = {
+        "class": "D", "kind": "double_receipt", "key": f"custody:double_receipt:{manifest_id}:{case.id}",
+        "case_id": case.id, "case_number": case.number, "manifest_id": manifest_id,
+        "stations": [VILLAGE_CODE, TOWNSHIP_CODE, OTHER_TOWNSHIP_CODE], "since": "2026-11-17", "age_days": 1,
+        "description": {"zh": f"卷宗 {case.number} 被多个站点签收", "en": f"Folder {case.number} received twice"},
+    }  # fmt: skip
+    document = {
+        "format": "yiciban.custody_issues/1",
+        "station": VILLAGE_CODE,
+        "issues": [issue],
+        "received": [
+            {"manifest_id": manifest_id, "case_id": case.id, "received_at": "2026-11-17T02:00:00+00:00"}
+        ],
+    }
+    with in_(village):
+        assert custody.apply_custody_part(json.dumps(document, ensure_ascii=False).encode()) == 1
+        assert custody.carried_by("agent", dt.date(2026, 11, 30)) == []
+        [shown] = custody.station_issues(dt.date(2026, 11, 30))
+        assert shown.source == "central" and "多个站点" in shown.message.text("zh")
+        with pytest.raises(ValueError):
+            custody.apply_custody_part(json.dumps({**document, "station": TOWNSHIP_CODE}).encode())

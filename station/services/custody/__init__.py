@@ -23,6 +23,7 @@ from .common import (
 from .issues import (
     CarriedFolder,
     StationIssue,
+    apply_custody_part,
     carried_by,
     level_of_station,
     record_central_issues,
@@ -48,7 +49,7 @@ from .manifests import (
 )
 
 __all__ = [
-    "Actor", "CarriedFolder", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
+    "Actor", "CarriedFolder", "apply_custody_part", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
     "CustodyReceipt", "CustodyRefusedError", "Registered", "StationIssue", "agents", "authorization_document",
     "authorizations_of", "carried_by", "create_manifest", "current_calendar", "discard_manifest",
     "dispatch_manifest", "item_warnings", "known_station_keys", "level_of_station", "manifest_candidates",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from ..cases import CASE, casework_type, station
 from ..log import events_of
 from ..reference import current_calendar
 from .common import REGISTRY_KEY, CustodyFolder, CustodyIssue, CustodyManifest, _iso, _now
+from .labels import note_received_elsewhere
 from .manifests import folder_here
 
 # --- the agent's folders and the home page's custody issues ------------------------------------------------
@@ -194,3 +196,23 @@ def record_central_issues(issues: Iterable[Mapping[str, Any]]) -> int:
             CustodyIssue.key.not_in(keys) & (CustodyIssue.status == "open")
         ).execute()
         return len(keys)
+
+
+CUSTODY_PART_FORMAT = "yiciban.custody_issues/1"
+
+
+def apply_custody_part(data: bytes) -> int:
+    """Apply central's custody part of a downstream bundle (already verified with the bundle): the open class-D
+    issues concerning this station, and the folders it sent that another station has received.
+
+    Raises:
+        ValueError: not a custody part for this station.
+    """
+    document = json.loads(data.decode("utf-8"))
+    identity = station()
+    if document.get("format") != CUSTODY_PART_FORMAT or document.get("station") != identity.station_code:
+        raise ValueError("not a custody part for this station")
+    with write_transaction():
+        for folder in document.get("received", []):
+            note_received_elsewhere(folder["manifest_id"], folder["case_id"], folder["received_at"])
+        return record_central_issues(document.get("issues", []))
