@@ -151,3 +151,29 @@ def test_sync_without_a_reachable_central_records_the_error_in_words_and_backs_o
 
 def test_roles_of_users_used_here_exist():
     assert USERS["village"] == ("village_staff",)
+
+
+def test_usb_round_trip_through_central_import_and_export(tmp_path, central):
+    central_url, code = central
+    instance = _station_instance(tmp_path, central_url, code)
+    app = create_app({"INSTANCE_PATH": str(instance), "HUEY_IMMEDIATE": True, "CENTRAL_URL": ""})
+    client = app.test_client()
+    login(client, "village")
+    path = "/cases/new/GF00201000"
+    client.post(path, data={**intake_data("usb-token-1"), "csrf_token": csrf_token(client, path)})
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    runner = CliRunner()
+    exported = runner.invoke(main, ["export", "--instance", str(instance), str(stick)])
+    assert exported.exit_code == 0, exported.output
+    files = sorted(p for p in stick.rglob("*") if p.is_file())
+    assert files and all(re.fullmatch(r"[a-z0-9.-]+", p.name) for p in files)
+    assert all("张三" not in p.name and "99010119800101" not in p.name for p in files)
+    central_instance = str(tmp_path / "central")
+    _central("import", "--instance", central_instance, str(stick))
+    _central("export", "--instance", central_instance, str(stick))
+    imported = runner.invoke(main, ["import", "--instance", str(instance), str(stick)])
+    assert imported.exit_code == 0, imported.output
+    with dbmod.bound(app.extensions["station"].database):
+        summary = sync_summary()
+    assert summary["ack_version"] >= 1 and summary["unacked"] == 0, (imported.output, summary)
