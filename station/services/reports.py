@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from casework.deadlines import compute_clock
 from casework.errors import UnknownItemError
 from casework.kpi import (
     CaseSummary,
@@ -30,9 +31,9 @@ from casework.kpi import (
 from casework.lifecycle import CaseState
 
 from ..models import CaseRecord
-from .cases import case_view, clock_of, station
+from .cases import case_view, station
 from .custody import station_name
-from .reference import current_catalog, today
+from .reference import current_calendar, current_catalog, today
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
 TREND_MONTHS = 12
@@ -149,7 +150,7 @@ def case_summaries(since: dt.date, until: dt.date, on: dt.date) -> tuple[list[Ca
             & CaseRecord.received_on.between(lookback.isoformat(), until.isoformat())
         )
     )
-    catalog = current_catalog()
+    catalog, calendar = current_catalog(), current_calendar()  # read once: cases.clock_of re-reads per case
     summaries, uncounted = [], 0
     for row in rows.order_by(CaseRecord.id):
         view = case_view(row.id)
@@ -158,7 +159,10 @@ def case_summaries(since: dt.date, until: dt.date, on: dt.date) -> tuple[list[Ca
         except UnknownItemError:
             uncounted += 1
             continue
-        summaries.append(summarize(view, item, clock_of(view, item, on)))
+        clock = compute_clock(
+            calendar, view.clock_inputs(item.promised_limit_days, item.legal_limit_days), on
+        )
+        summaries.append(summarize(view, item, clock))
     return summaries, uncounted
 
 
