@@ -319,3 +319,25 @@ def _add_demo() -> None:
 
 
 _add_demo()
+
+
+@cli.command("verify-qr")
+@INSTANCE_OPTION
+@click.argument("payload")
+def verify_qr_cmd(instance: Path, payload: str) -> None:
+    """Verify a scanned receipt QR or folder label against the enrolled station keys."""
+    from .services.verify import VerificationFailedError, verify_text
+
+    _bind(instance)
+    try:
+        result = verify_text(payload)
+    except VerificationFailedError as e:
+        click.echo(f"NOT VERIFIED: {e.bilingual.text('zh')} / {e.bilingual.text('en')}", err=True)
+        sys.exit(2)
+    click.echo(f"VERIFIED: {result.document_title}, signed by {result.station_name} ({result.station_code})")
+    for name, value in result.fields.items():
+        click.echo(f"{name}: {value}")
+    for number in result.doc_numbers:
+        click.echo(f"doc_number: {number}")
+    if result.key_revoked or result.station_revoked:
+        click.echo("warning: the station or its key has since been revoked; confirm with the issuing station")

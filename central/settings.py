@@ -58,6 +58,11 @@ SETTINGS: tuple[Setting, ...] = (
         "SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (enable behind TLS).", bool
     ),
     Setting("PAGE_SIZE", 50, "Rows per page in review lists.", int),
+    Setting(
+        "PRINT_FONT_PATH",
+        "",
+        "TrueType CJK font file to embed in PDFs; empty means search the Debian font folders.",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
