@@ -372,3 +372,18 @@ def test_a_case_whose_item_is_not_in_the_catalog_is_reported_as_not_counted(
     login(client, "auditor")
     page = client.get("/reports/?kind=month&value=2026-03").get_data(as_text=True)
     assert "有 1 件未计入" in page
+
+
+def test_cases_sent_with_station_wire_names_are_counted(app, client, stations, central_info):
+    """Stations name case events ``case.<type>`` on the wire; the report folds them under their casework names."""
+    township = enrolled(stations, client, central_info, TOWNSHIP)
+    case_id = township.receive("GG00302000", "2026-03-03")
+    township.accept(case_id, "2026-03-03")
+    plain = township.sim.events[1:]
+    del township.sim.events[1:]
+    for event in plain:
+        township.sim.append(f"case.{event.type}", case_id, dict(event.payload))
+    push(client, township, central_info)
+    with app.app_context():
+        report = build_report(ReportQuery(MARCH), today=TODAY)
+    assert (report.total.accepted, report.total.immediate_share) == (1, 1)
