@@ -69,6 +69,17 @@ CHANNELS = {
     "phone_followup": N_("phone follow-up"),
     "village_tablet": N_("village tablet"),
 }
+FOLLOWUP = {
+    "opened": N_("opened"),
+    "visited": N_("return visit made"),
+    "verdict": N_("verdict recorded"),
+    "rectified": N_("rectified"),
+    "closed": N_("closed"),
+    "reasonable": N_("reasonable"),
+    "partly_reasonable": N_("partly reasonable"),
+    "unreasonable": N_("unreasonable"),
+    "malicious": N_("malicious"),
+}
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -92,6 +103,10 @@ def channel_label(channel: str) -> str:
     return gettext(CHANNELS[channel]) if channel in CHANNELS else channel
 
 
+def followup_label(code: str) -> str:
+    return gettext(FOLLOWUP[code]) if code in FOLLOWUP else code
+
+
 def format_ms(value: int | str) -> str:
     """Event time for people: China time to the minute."""
     if isinstance(value, int):
@@ -104,6 +119,7 @@ def install_labels(app: Flask) -> None:
         state_label=state_label,
         action_label=action_label,
         channel_label=channel_label,
+        followup_label=followup_label,
         light_label=light_label,
         material_status_label=material_status_label,
         format_ms=format_ms,

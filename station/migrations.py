@@ -247,6 +247,19 @@ def _custody(db: SqliteDatabase) -> None:
     )
 
 
+def _followups(db: SqliteDatabase) -> None:
+    # 差评回访: projection of follow-up tickets for the home page (services.cases writes it from the events).
+    db.execute_sql(
+        """CREATE TABLE case_followup (
+            followup_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL REFERENCES case_record (id),
+            due_on TEXT NOT NULL,
+            status TEXT NOT NULL
+        )"""
+    )
+    db.execute_sql("CREATE INDEX case_followup_due ON case_followup (status, due_on)")
+
+
 def _append_only(db: SqliteDatabase, table: str) -> None:
     for verb in ("UPDATE", "DELETE"):
         db.execute_sql(
@@ -264,6 +277,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0004_case_search", _case_search),
     ("0005_downstream", _downstream),
     ("0006_custody", _custody),
+    ("0007_followups", _followups),
 )
 
 

@@ -176,3 +176,15 @@ class DownstreamPart(BaseModel):
 
     class Meta:
         table_name = "downstream_part"
+
+
+class CaseFollowup(BaseModel):
+    """差评回访 ticket of a case: open until the follow-up is closed."""
+
+    followup_id = TextField(primary_key=True)
+    case_id = TextField()
+    due_on = TextField()
+    status = TextField()
+
+    class Meta:
+        table_name = "case_followup"

@@ -383,3 +383,52 @@ __all__ = [
     "rate_case",
     "CaseState",
 ]
+
+
+FOLLOWUP_STEPS = ("visited", "verdict", "rectified", "closed")
+FOLLOWUP_VERDICTS = ("reasonable", "partly_reasonable", "unreasonable", "malicious")
+RECTIFICATION_SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+
+
+def record_followup(actor: Actor, case_id: str, followup_id: str, form: Form, token: str,
+                    on: dt.date | None = None) -> tuple[CaseRecord | None, Problems]:  # fmt: skip
+    """差评回访: one step of a follow-up ticket (visit, verdict, rectification, close)."""
+    on = on or today()
+    problems: Problems = {}
+    step = form.get("step", "")
+    payload: dict[str, Any] = {"followup_id": followup_id}
+    if step == "visited":
+        payload.update(
+            visited_on=on.isoformat(),
+            note=_need(problems, form, "note", "请填写回访情况", "Describe the visit"),
+        )
+    elif step == "verdict":
+        verdict = form.get("verdict", "")
+        if verdict not in FOLLOWUP_VERDICTS:
+            problems["verdict"] = message("verdict_required", "请选择核实结论", "Choose the verdict")
+        payload.update(
+            verdict=verdict, note=_need(problems, form, "note", "请填写核实情况", "Describe what was found")
+        )
+    elif step == "rectified":
+        payload.update(rectified_on=on.isoformat(),
+                       measures=_need(problems, form, "measures", "请填写整改措施", "Describe the rectification"))  # fmt: skip
+    elif step == "closed":
+        payload["closed_on"] = on.isoformat()
+        satisfaction = form.get("rater_satisfaction", "")
+        if satisfaction in RECTIFICATION_SATISFACTION:
+            payload["rater_satisfaction"] = satisfaction
+    else:
+        problems["step"] = message("step_required", "请选择回访步骤", "Choose the follow-up step")
+    if problems:
+        return None, problems
+    with write_transaction():
+        if find_by_idempotency_key(token) is not None:
+            return CaseRecord.get_by_id(case_id), {}
+        view = case_view(case_id)
+        current = view.followups.get(followup_id)
+        if current is None or current.get("status") == "closed":
+            return None, {
+                "step": message("followup_closed", "该回访单不存在或已办结", "No open follow-up with this id")
+            }
+        _append(actor, CASE, case_id, f"followup_{step}", payload, token)
+        return project_case(case_id), {}

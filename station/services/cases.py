@@ -30,7 +30,7 @@ from sync_protocol.seal import decode_recipient, seal
 
 from ..db import write_transaction
 from ..errors import ActionRefusedError
-from ..models import Applicant, CaseMaterial, CaseRecord, EventLog, StationIdentity
+from ..models import Applicant, CaseFollowup, CaseMaterial, CaseRecord, EventLog, StationIdentity
 from .log import append_event, events_of, find_by_idempotency_key
 from .reference import current_calendar, current_catalog, today, working_days_after
 from .search import index_case
@@ -425,6 +425,14 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
     ]
     if rows:
         CaseMaterial.insert_many(rows).execute()
+    CaseFollowup.delete().where(CaseFollowup.case_id == case_id).execute()
+    for followup_id, followup in view.followups.items():
+        CaseFollowup.create(
+            followup_id=followup_id,
+            case_id=case_id,
+            due_on=followup.get("due_on", ""),
+            status=followup["status"],
+        )
     index_case(row)
     return row
 

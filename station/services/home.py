@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from casework.lifecycle import CaseState
 
 from ..db import write_transaction
-from ..models import CaseRecord
+from ..models import CaseFollowup, CaseRecord
 
 CLOSED = [s.value for s in CaseState if s.terminal]
 
@@ -22,6 +22,7 @@ class HomeLists:
     waiting_for_agent: list[CaseRecord] = field(default_factory=list)
     results_waiting: list[CaseRecord] = field(default_factory=list)
     recent: list[CaseRecord] = field(default_factory=list)
+    followups_due: list[CaseRecord] = field(default_factory=list)
 
 
 def _open():
@@ -43,6 +44,13 @@ def home_lists(on: dt.date, limit: int = 50) -> HomeLists:
             CaseRecord.select()
             .where(CaseRecord.state == CaseState.RESULT_READY.value)
             .order_by(CaseRecord.updated_at)
+            .limit(limit)
+        ),
+        followups_due=list(
+            CaseRecord.select()
+            .join(CaseFollowup, on=(CaseFollowup.case_id == CaseRecord.id))
+            .where(CaseFollowup.status != "closed")
+            .order_by(CaseFollowup.due_on)
             .limit(limit)
         ),
         recent=list(

@@ -103,7 +103,9 @@ def intake(item_code: str):
     ), status
 
 
-def _render_case(record: CaseRecord, problems: dict | None = None, typed: dict | None = None, active: str = ""):
+def _render_case(
+    record: CaseRecord, problems: dict | None = None, typed: dict | None = None, active: str = ""
+):
     from ..services.actions import RATING_CHANNELS, available_actions, new_token
 
     case_id = record.id
@@ -177,7 +179,9 @@ def complete(case_id: str):
     record = _case_or_404(case_id)
     signed_by = request.form.get("signed_by", "").strip()[:50]
     if not signed_by:
-        problem = case_service._problem("signed_by_required", "请填写签收人", "Enter who signed for the result")
+        problem = case_service._problem(
+            "signed_by_required", "请填写签收人", "Enter who signed for the result"
+        )
         return _render_case(record, {"signed_by": problem}, request.form.to_dict(), "complete")
     try:
         complete_on_the_spot(_actor(), case_id, _action_token(), signed_by)
@@ -209,3 +213,16 @@ def search():
     query = request.args.get("q", "").strip()[:60]
     results = search_cases(current_node().keys.field_cipher, query) if query else []
     return render_template("cases/search.html", query=query, results=results)
+
+
+@bp.route("/cases/<case_id>/followups/<followup_id>", methods=["POST"])
+@requires_roles(*STATION_STAFF)
+def followup(case_id: str, followup_id: str):
+    from ..services.actions import record_followup
+
+    record = _case_or_404(case_id)
+    updated, problems = record_followup(_actor(), case_id, followup_id, request.form, _action_token())
+    if problems:
+        return _render_case(record, problems, request.form.to_dict(), f"followup-{followup_id}")
+    flash(_("Follow-up recorded."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))

@@ -145,3 +145,30 @@ def test_village_case_page_has_no_acceptance_actions(client):
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "/act/accept" not in page and "/act/withdraw" in page
     assert citizen_id() not in page
+
+
+def test_followup_runs_until_closed_and_leaves_the_home_list(township_app):
+    from station.services.home import home_lists
+    from station.services.reference import today
+
+    case = _receive(township_app)
+    actions.rate_case(CLERK, case.id, {"level": "1", "stage": "acceptance", "named": "1"}, "bad")
+    followup_id = next(iter(case_view(case.id).followups))
+    assert [c.id for c in home_lists(today()).followups_due] == [case.id]
+    _, problems = actions.record_followup(CLERK, case.id, followup_id, {"step": "verdict", "note": "x"}, "f0")
+    assert "verdict" in problems
+    steps = [
+        {"step": "visited", "note": "电话回访"},
+        {"step": "verdict", "verdict": "reasonable", "note": "等候时间过长"},
+        {"step": "rectified", "measures": "增设窗口"},
+        {"step": "closed", "rater_satisfaction": "satisfied"},
+    ]
+    for index, form in enumerate(steps):
+        record, problems = actions.record_followup(CLERK, case.id, followup_id, form, f"f{index + 1}")
+        assert problems == {}
+    assert case_view(case.id).followups[followup_id]["status"] == "closed"
+    assert home_lists(today()).followups_due == []
+    _, problems = actions.record_followup(
+        CLERK, case.id, followup_id, {"step": "visited", "note": "again"}, "f9"
+    )
+    assert "已办结" in problems["step"].text("zh")
