@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from printing.charts import LIGHT_COLOURS, Series, line_chart, stacked_bar_chart
+from printing.charts import LIGHT_COLOURS, Series, bar_chart, line_chart, stacked_bar_chart
 
 from ..auth import STATION_STAFF, requires_roles
 from ..services.reference import today
@@ -20,6 +20,8 @@ from ..services.reports import (
 )
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+CHART_ROWS = 30  # a taller lights chart no longer fits a screen; the worst stations come first
+BAR_GROUPS = 12  # more bars than this would not leave room for their names
 REPORT_ROLES = (*STATION_STAFF, "auditor")
 
 
@@ -77,18 +79,35 @@ def _charts(report: StationReport) -> dict[str, Markup]:
         ],
         empty_text=_("No data"),
     )
+    worst = sorted(report.lights, key=lambda r: (-r.counts["red"], -r.counts["yellow"], r.code))[:CHART_ROWS]
     names = light_labels()
+    title = _("Open cases by light and station")
+    if len(report.lights) > CHART_ROWS:
+        title = _(
+            "Open cases by light: the %(count)s stations with the most red and yellow lights",
+            count=CHART_ROWS,
+        )
     lights = stacked_bar_chart(
-        _("Open cases by light and station"),
-        [row.name for row in report.lights],
+        title,
+        [row.name for row in worst],
         [
-            Series(names[light], tuple(row.counts[light] for row in report.lights), LIGHT_COLOURS[light])
+            Series(names[light], tuple(row.counts[light] for row in worst), LIGHT_COLOURS[light])
             for light in ("green", "yellow", "red", "grey")
         ],
         empty_text=_("No open case has a running clock."),
     )
+    charts = {"trend": trend, "lights": lights}
+    if 1 < len(report.rows) <= BAR_GROUPS:
+        charts["groups"] = bar_chart(
+            _("Accepted and completed in the period"),
+            [row.name for row in report.rows],
+            [
+                Series(_("Accepted"), tuple(row.kpis.accepted for row in report.rows)),
+                Series(_("Completed"), tuple(row.kpis.completed for row in report.rows)),
+            ],
+        )
     # printing.charts escapes every label itself and returns a complete, script-free SVG element.
-    return {"trend": Markup(trend), "lights": Markup(lights)}
+    return {name: Markup(svg) for name, svg in charts.items()}
 
 
 def _invalid(form: dict[str, str]):

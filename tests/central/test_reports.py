@@ -294,7 +294,7 @@ def test_pages_render_in_chinese_with_both_charts(app, client, worked, monkeypat
     login(client, "admin")
     page = client.get("/reports/?kind=quarter&value=2026-Q1&group=station").get_data(as_text=True)
     assert "报表" in page and "按时办结率" in page and "示范村便民服务站" in page
-    assert page.count("<svg") == 2 and "受理与办结" in page and "红灯" in page
+    assert page.count("<svg") == 3 and "受理与办结" in page and "红灯" in page and "本时段受理与办结" in page
     assert "80.00%" in page  # Q1: February's 低保 joins March's four, and it finished on 20 March
     english = client.get("/reports/?kind=year&value=2026&lang=en").get_data(as_text=True)
     assert "On-time completion rate" in english
