@@ -159,3 +159,21 @@ def test_who_may_open_the_report(client, user, status):
     login(client, user)
     assert client.get("/reports/").status_code == status
     assert client.get("/reports/export.csv").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "start", "end", "expected"),
+    [
+        ("month", "2026-02", "", "", (dt.date(2026, 2, 1), dt.date(2026, 2, 28))),
+        ("quarter", "2026-q4", "", "", (dt.date(2026, 10, 1), dt.date(2026, 12, 31))),
+        ("year", "2025", "", "", (dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
+        ("custom", "", "2026-03-05", "2026-03-05", (dt.date(2026, 3, 5), dt.date(2026, 3, 5))),
+        ("month", "2026-13", "", "", None),
+        ("quarter", "2026-Q0", "", "", None),
+        ("custom", "", "2026-03-05", "", None),
+        ("week", "2026-10", "", "", None),
+    ],
+)
+def test_periods_are_read_from_the_form(kind, value, start, end, expected):
+    period = parse_period(kind, value, start, end)
+    assert (None if period is None else (period.start, period.end)) == expected
