@@ -4,14 +4,17 @@ registry and certificate parts; parts this station cannot apply yet are kept ver
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
+from casework.errors import CaseworkError
 from sync_protocol.bundles import BundleState, VerifiedBundle
 
 from ..db import write_transaction
 from ..models import DownstreamPart, NodeState, StationIdentity
-from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY
+from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
+log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "bundle_state"
 REGISTRY_KEY = "registry"
 APPLIED_HERE = frozenset({"catalog", "calendar", "acks", "registry", "certificate"})
@@ -30,16 +33,27 @@ def bundle_state() -> BundleState:
 
 
 def _apply_part(part_type: str, data: bytes) -> bool:
-    if part_type == "catalog":
-        NodeState.write(CATALOG_KEY, json.loads(data.decode("utf-8")))
-        return True
-    if part_type == "calendar":
-        document = json.loads(data.decode("utf-8"))
-        years = document if isinstance(document, list) else [document]
-        known = {json.dumps(y, sort_keys=True) for y in NodeState.read(CALENDAR_YEARS_KEY, [])}
-        merged = [json.loads(y) for y in sorted(known | {json.dumps(y, sort_keys=True) for y in years})]
-        NodeState.write(CALENDAR_YEARS_KEY, merged)
-        return True
+    """Apply one part; False keeps it stored but unapplied. Content is validated before it replaces anything, so
+    a bad part can never break the window's pages."""
+    from casework.calendar import load_year_calendar
+    from casework.catalog import load_catalog
+
+    try:
+        if part_type == "catalog":
+            document = json.loads(data.decode("utf-8"))
+            load_catalog(document)
+            NodeState.write(CATALOG_KEY, document)
+            return True
+        if part_type == "calendar":
+            years = calendar_years(json.loads(data.decode("utf-8")))
+            by_year = {load_year_calendar(y).year: y for y in years}
+            for known in NodeState.read(CALENDAR_YEARS_KEY, []):
+                by_year.setdefault(load_year_calendar(known).year, known)
+            NodeState.write(CALENDAR_YEARS_KEY, [by_year[y] for y in sorted(by_year)])
+            return True
+    except (ValueError, UnicodeDecodeError, CaseworkError) as e:
+        log.warning("downstream %s part not applied: %s", part_type, e)
+        return False
     if part_type == "acks":
         from .sync import receive_ack
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from typing import Any
 
 from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.catalog import Catalog, demo_catalog, load_catalog
@@ -37,11 +38,27 @@ def current_catalog() -> Catalog:
     return _parse_catalog(json.dumps(document, ensure_ascii=False, sort_keys=True))
 
 
+def calendar_years(document: object) -> list[Any]:
+    """The year documents in a calendar part: one ``yiciban.calendar/1`` year or a ``yiciban.calendars/1`` list."""
+    if isinstance(document, dict) and isinstance(document.get("years"), list):
+        return list(document["years"])
+    if isinstance(document, list):
+        return list(document)
+    return [document]
+
+
 def current_calendar() -> WorkingCalendar:
+    """The shipped years, overlaid by the years central published (validated when the bundle was applied)."""
     calendar = default_calendar()
-    for year_document in NodeState.read(CALENDAR_YEARS_KEY, []):
-        calendar = calendar.with_year(load_year_calendar(year_document))
+    for stored in NodeState.read(CALENDAR_YEARS_KEY, []):
+        for year in calendar_years(stored):
+            calendar = calendar.with_year(_parse_year(json.dumps(year, ensure_ascii=False, sort_keys=True)))
     return calendar
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_year(document: str):
+    return load_year_calendar(document)
 
 
 def working_days_after(start: dt.date, days: int) -> dt.date:

@@ -58,6 +58,7 @@ def central(tmp_path):
         )
     _central("create-user", "--instance", instance, "--username", "admin", "--role", "central_admin",
              "--password", PASSWORD)  # fmt: skip
+    _central("publish", "--instance", instance, "--shipped")
     output = _central("enrollment-code", "--instance", instance, "--station", VILLAGE[0])
     code = re.search(r"enrollment code for \d+: (\S+)", output).group(1)
     node = NodeProcess([sys.executable, "-m", "central", "serve", "--instance", instance, "--port", "0"])
@@ -117,6 +118,15 @@ def test_enroll_receive_sync_and_central_acknowledges(tmp_path, central):
         assert time.monotonic() < deadline, summary
         time.sleep(0.5)
     assert summary["last_error"] is None and summary["last_success"], summary
+    # The downstream bundle brought the published catalog and calendars; the window still renders.
+    assert summary["bundle_version"] >= 1
+    with dbmod.bound(app.extensions["station"].database):
+        from station.models import NodeState
+        from station.services.reference import CALENDAR_YEARS_KEY, current_calendar
+
+        assert NodeState.read(CALENDAR_YEARS_KEY) and 2026 in current_calendar().years
+    assert client.get("/").status_code == 200
+    assert client.get(f"/cases/{case_id}").status_code == 200
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_page = opener.open(central_url + "/login").read().decode()
