@@ -79,6 +79,9 @@ class KpiCaseSummary(BaseModel):
     bad_ratings_rectified = IntegerField(default=0)
     light = CharField(max_length=8, default=Light.NONE.value)
     clock_running = BooleanField(default=False)
+    merged_into = CharField(
+        max_length=64, null=True
+    )  # a duplicate merged into another case: not a matter of its own
 
     class Meta:
         table_name = "report_case_summaries"
@@ -194,7 +197,21 @@ def reference_calendar() -> WorkingCalendar:
 def _summary_row(
     case_id: str, version: int, view: CaseView, catalog: Catalog, calendar: WorkingCalendar, today: dt.date
 ) -> dict:
-    base = {"case_id": case_id, "version": version, "computed_on": today, "station": view.station}
+    base = {
+        "case_id": case_id,
+        "version": version,
+        "computed_on": today,
+        "station": view.station,
+        "merged_into": None,
+    }
+    if view.merged_into is not None:
+        return {
+            **_UNCOUNTED,
+            **base,
+            "item_code": view.item_code,
+            "merged_into": view.merged_into,
+            "clock_running": False,
+        }
     try:
         item = catalog.item(view.item_code, view.item_version)
     except CaseworkError:
@@ -278,6 +295,12 @@ def refresh_summaries(
             KpiCaseSummary.delete().where(KpiCaseSummary.case_id.in_(list(chunk))).execute()
             if rows:
                 KpiCaseSummary.insert_many(rows).execute()
+    if KpiCaseSummary.select().count() > CaseRecord.select().count():
+        # A projection rebuilt without some case leaves its summary behind: drop what no longer exists.
+        with write_transaction():
+            KpiCaseSummary.delete().where(
+                KpiCaseSummary.case_id.not_in(CaseRecord.select(CaseRecord.case_id))
+            ).execute()
     return len(pending)
 
 
@@ -415,7 +438,9 @@ def build_report(
         total=compute_kpis(summaries, query.period),
         trend=trend,
         lights=_lights(tree, query.scope),
-        uncounted=KpiCaseSummary.select().where(~KpiCaseSummary.counted).count(),
+        uncounted=KpiCaseSummary.select()
+        .where(~KpiCaseSummary.counted, KpiCaseSummary.merged_into.is_null())
+        .count(),
         as_of=today,
     )
 

@@ -154,6 +154,8 @@ def case_summaries(since: dt.date, until: dt.date, on: dt.date) -> tuple[list[Ca
     summaries, uncounted = [], 0
     for row in rows.order_by(CaseRecord.id):
         view = case_view(row.id)
+        if view.merged_into is not None:
+            continue  # a duplicate merged into another case is not a matter of its own
         try:
             item = catalog.item(view.item_code, view.item_version)
         except UnknownItemError:

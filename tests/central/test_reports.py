@@ -387,3 +387,26 @@ def test_cases_sent_with_station_wire_names_are_counted(app, client, stations, c
     with app.app_context():
         report = build_report(ReportQuery(MARCH), today=TODAY)
     assert (report.total.accepted, report.total.immediate_share) == (1, 1)
+
+
+def test_a_duplicate_merged_into_another_case_is_not_a_matter_of_its_own(app, client, stations, central_info):
+    township = enrolled(stations, client, central_info, TOWNSHIP)
+    kept = township.receive("GG00302000", "2026-03-03")
+    township.accept(kept, "2026-03-03")
+    duplicate = township.receive("GG00302000", "2026-03-03")
+    township.accept(duplicate, "2026-03-03")
+    township.event(duplicate, "duplicate_merged", into_case=kept, reason="同一申请录入两次")
+    push(client, township, central_info)
+    with app.app_context():
+        report = build_report(ReportQuery(MARCH), today=TODAY)
+        assert (report.total.accepted, report.uncounted) == (1, 0)
+        assert KpiCaseSummary.get_by_id(duplicate).merged_into == kept
+
+
+def test_summaries_of_cases_gone_from_the_projection_are_dropped(app, worked):
+    with app.app_context():
+        refresh_summaries(today=TODAY)
+        CaseRecord.delete().where(CaseRecord.case_id == worked["c1"]).execute()
+        refresh_summaries(today=TODAY)
+        assert KpiCaseSummary.get_or_none(KpiCaseSummary.case_id == worked["c1"]) is None
+        assert KpiCaseSummary.select().count() == CaseRecord.select().count() == 6

@@ -177,3 +177,11 @@ def test_who_may_open_the_report(client, user, status):
 def test_periods_are_read_from_the_form(kind, value, start, end, expected):
     period = parse_period(kind, value, start, end)
     assert (None if period is None else (period.start, period.end)) == expected
+
+
+def test_a_duplicate_merged_into_another_case_is_not_counted(worked):
+    first = CaseRecord.get(CaseRecord.number.contains("-0001")).id
+    duplicate = intake(worked, "t6", "GG00302000", "accept", "2026-03-20", body17="99010119800606128")
+    assert build_report(MARCH, on=ON).total.accepted == 5
+    record(duplicate, "duplicate_merged", "t6.merge", into_case=first, reason="同一申请录入两次")
+    assert build_report(MARCH, on=ON).total.accepted == 4
