@@ -58,7 +58,12 @@ def custody_home_context() -> dict[str, object]:
     def custody_issues() -> list[custody_service.StationIssue]:
         return custody_service.station_issues(today())
 
-    return {"custody_issues": custody_issues, "custody_locale": _locale, "custody_time": local_time}
+    return {
+        "custody_issues": custody_issues,
+        "custody_of_case": custody_service.custody_of_case,
+        "custody_locale": _locale,
+        "custody_time": local_time,
+    }
 
 
 def local_time(value: str | dt.datetime | None) -> str:

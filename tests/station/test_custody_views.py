@@ -188,3 +188,14 @@ def test_a_role_that_cannot_act_at_this_level_gets_a_message_not_a_crash(app, di
     response = post(client, "/custody/receive", {"label": label}, "/custody/receive")
     assert response.status_code == 422
     assert "不能在村级站点办理交接" in response.get_data(as_text=True)
+
+
+def test_case_custody_box_lists_hand_overs_and_links_the_authorization(app, dispatched_label):
+    case, _label = dispatched_label
+    with app.test_request_context():
+        from flask import render_template_string
+
+        with in_(app):
+            html = render_template_string('{% include "custody/_case.html" %}', case=case)
+    assert f"/custody/cases/{case.id}/authorization" in html
+    assert "已交接" in html

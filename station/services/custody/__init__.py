@@ -30,7 +30,9 @@ from .issues import (
     station_issues,
 )
 from .labels import (
+    CaseCustody,
     Registered,
+    custody_of_case,
     known_station_keys,
     note_received_elsewhere,
     read_label,
@@ -49,7 +51,7 @@ from .manifests import (
 )
 
 __all__ = [
-    "Actor", "CarriedFolder", "apply_custody_part", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
+    "Actor", "CarriedFolder", "CaseCustody", "apply_custody_part", "custody_of_case", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
     "CustodyReceipt", "CustodyRefusedError", "Registered", "StationIssue", "agents", "authorization_document",
     "authorizations_of", "carried_by", "create_manifest", "current_calendar", "discard_manifest",
     "dispatch_manifest", "item_warnings", "known_station_keys", "level_of_station", "manifest_candidates",

@@ -25,6 +25,7 @@ from ..cases import Actor, project_case, station
 from .common import (
     REGISTRY_KEY,
     CustodyFolder,
+    CustodyManifest,
     CustodyReceipt,
     CustodyRefusedError,
     _append,
@@ -165,3 +166,34 @@ def note_received_elsewhere(manifest_id: str, case_id: str, received_at: str) ->
             (CustodyFolder.manifest_id == manifest_id) & (CustodyFolder.case_id == case_id)
             & CustodyFolder.received_at.is_null()
         ).execute()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CaseHop:
+    kind: str  # "dispatched" from here or "received" here
+    manifest_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class CaseCustody:
+    """What this station knows of one case's folder: its hand-overs here and its 代办委托书."""
+
+    hops: list[CaseHop]
+    authorizations: list[Any]
+
+
+def custody_of_case(case_id: str) -> CaseCustody:
+    from .authorization import authorizations_of
+
+    hops = [
+        CaseHop("dispatched", m.id, m.dispatched_at)
+        for m in CustodyManifest.select()
+        .join(CustodyFolder, on=(CustodyFolder.manifest_id == CustodyManifest.id))
+        .where((CustodyFolder.case_id == case_id) & CustodyManifest.dispatched_at.is_null(False))
+    ]
+    hops += [
+        CaseHop("received", r.manifest_id, r.received_at)
+        for r in CustodyReceipt.select().where(CustodyReceipt.case_id == case_id)
+    ]
+    return CaseCustody(sorted(hops, key=lambda h: h.at), authorizations_of(case_id))
