@@ -239,3 +239,55 @@ def test_receipt_pages_are_saved_as_artifacts(client):
     case = intake(client, "art1")
     pages = pdf_pages_to_png(pdf_of(client, case, "materials_receipt"), "station-materials-receipt")
     assert len(pages) == 2  # 递交人联 and 存根联
+
+
+@pytest.mark.parametrize(
+    ("name", "level", "short", "organ"),
+    [
+        ("青山镇便民服务中心", "township", "青山便民", "青山镇人民政府"),
+        ("青山镇石桥村便民服务站", "village", "石桥", "青山镇石桥村民委员会"),
+        ("示范村便民服务站", "village", "示范", "示范村民委员会"),
+        ("青山县政务服务中心", "county", "青山便民", "青山县人民政府"),
+        ("城南街道便民服务中心", "township", "城南便民", "城南街道人民政府"),
+    ],
+)
+def test_station_short_code_and_organ_come_from_its_name(name, level, short, organ):
+    from station.models import StationIdentity
+    from station.services.document_builders import organ_name
+    from station.services.documents import short_code
+
+    identity = StationIdentity(station_code="990101101000", name=name, level=level)
+    assert short_code(identity) == short and organ_name(identity) == organ
+
+
+def test_configured_font_is_embedded(instance, tmp_path):
+    import subprocess
+
+    from station import create_app
+
+    uming = "/usr/share/fonts/truetype/arphic/uming.ttc"
+    app = create_app({"INSTANCE_PATH": str(instance), "TESTING": True, "PRINT_FONT_PATH": uming})
+    client = app.test_client()
+    login(client, "village")
+    case = intake(client, "font1")
+    source = tmp_path / "receipt.pdf"
+    source.write_bytes(pdf_of(client, case, "materials_receipt"))
+    fonts = subprocess.run(["pdffonts", str(source)], capture_output=True, text=True, check=True).stdout
+    assert "UMing" in fonts and "WenQuanYi" not in fonts
+
+
+def test_a_pc_without_chinese_fonts_gets_a_clear_message_and_the_print_view(client, monkeypatch):
+    import functools
+
+    from printing import FontConfig
+    from station.views import documents as document_views
+
+    monkeypatch.setattr(document_views, "FontConfig", functools.partial(FontConfig, search_dirs=()))
+    login(client, "village")
+    case = intake(client, "font2")
+    response = client.get(f"/cases/{case.id}/documents/materials_receipt.pdf")
+    assert response.status_code == 503
+    assert "fonts-wqy-microhei" in response.get_data(as_text=True) and "中文字体" in response.get_data(
+        as_text=True
+    )
+    assert client.get(f"/cases/{case.id}/documents/materials_receipt").status_code == 200
