@@ -72,11 +72,17 @@ def m0004_report_summaries(db: Database) -> None:
     db.create_tables([KpiCaseSummary])
 
 
+def m0006_conflicts(db: Database) -> None:
+    """Conflict records (classes A–G) with owner, age and resolution."""
+    db.create_tables(models.MODELS_0006)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
     m0003_downstream,
     m0004_report_summaries,
+    m0006_conflicts,
 )
 
 

@@ -323,7 +323,35 @@ class DownstreamBundle(BaseModel):
         indexes = ((("station_code", "version"), True),)
 
 
+class Conflict(BaseModel):
+    """A conflict record (冲突): class A–G, an owner (the station whose event arrived second) and an age.
+
+    ``incoming_applied`` says whether the incoming event counts in the projections; an open conflict keeps it out
+    until a person resolves it. Every resolution is also a central event in the log.
+    """
+
+    conflict_class = CharField(max_length=1, index=True)
+    status = CharField(max_length=16, index=True)  # open | auto_resolved | resolved
+    outcome = CharField(max_length=32)
+    reason_zh = TextField(default="")
+    reason_en = TextField(default="")
+    station_code = CharField(max_length=12, index=True)
+    aggregate_id = CharField(max_length=64, default="", index=True)
+    incoming_event_id = CharField(max_length=64, default="")
+    applied_event_ids = TextField(default="[]")
+    incoming_applied = BooleanField(default=False)
+    batch_id = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = CharField(max_length=64, default="")
+    resolution_event_id = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "conflicts"
+
+
 MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, StationKey, TrustDocument, EnrollmentCode)
 MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, QuarantinedEvent, ForkEvidence, Ack, CaseRecord)
 MODELS_0003 = (Publication, DownstreamBundle)
+MODELS_0006 = (Conflict,)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")

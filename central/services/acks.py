@@ -11,12 +11,12 @@ from collections.abc import Iterable
 
 from peewee import fn
 
-from sync_protocol.acks import EpochAck, ForkNote, QuarantineNote, make_ack
+from sync_protocol.acks import EpochAck, ForkNote, NotAppliedNote, QuarantineNote, make_ack
 from sync_protocol.keys import SigningKey
 from sync_protocol.schema import ZERO_ID
 
 from ..db import write_transaction
-from ..models import Ack, Batch, ForkEvidence, HeldEvent, QuarantinedEvent, StationChain
+from ..models import Ack, Batch, Conflict, ForkEvidence, HeldEvent, LogEvent, QuarantinedEvent, StationChain
 
 
 def seq_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
@@ -66,8 +66,22 @@ def epoch_acks(station_code: str) -> list[EpochAck]:
         .order_by(QuarantinedEvent.seq)
     ):
         quarantined.setdefault(row.epoch, []).append(QuarantineNote(row.seq, row.event_id, row.reason))
+    not_applied: dict[int, list[NotAppliedNote]] = {}
+    rows = (
+        Conflict.select(Conflict.id, LogEvent.epoch, LogEvent.seq, LogEvent.event_id)
+        .join(LogEvent, on=(LogEvent.event_id == Conflict.incoming_event_id))
+        .where(
+            Conflict.station_code == station_code,
+            Conflict.incoming_applied == False,  # noqa: E712
+            Conflict.conflict_class != "G",
+        )
+        .order_by(LogEvent.seq)
+        .tuples()
+    )
+    for conflict_id, epoch, seq, event_id in rows:
+        not_applied.setdefault(epoch, []).append(NotAppliedNote(seq, event_id, str(conflict_id)))
     entries = []
-    for epoch in sorted(set(heads) | set(held) | set(forks) | set(quarantined)):
+    for epoch in sorted(set(heads) | set(held) | set(forks) | set(quarantined) | set(not_applied)):
         through, through_id = heads.get(epoch, (0, ZERO_ID))
         held_ranges = seq_ranges(s for s in held.get(epoch, []) if s > through)
         entries.append(
@@ -79,6 +93,7 @@ def epoch_acks(station_code: str) -> list[EpochAck]:
                 missing=tuple(_missing(through, held_ranges)),
                 forks=tuple(forks.get(epoch, [])),
                 quarantined=tuple(quarantined.get(epoch, [])),
+                not_applied=tuple(not_applied.get(epoch, [])),
             )
         )
     return entries

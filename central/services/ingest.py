@@ -43,6 +43,7 @@ from ..models import (
 )
 from .acks import issue_ack
 from .audit import record_audit
+from .conflicts import detect, record_integrity
 from .projections import refresh_cases
 from .registry import key_status, public_key_lookup
 
@@ -358,8 +359,14 @@ def _apply(batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
         events = list(opened.events)
         decision = decide_batch(opened, load_history(station_code, events), key=key, central_wall_ms=now_ms)
         appended = [d for d in decision.decisions if d.outcome.appends]
+        detected = detect([d.event for d in appended if d.apply], batch.id)
         _append(appended, {e.event_id: batch.id for e in events}, now)
-        _record_set_aside([d for d in decision.decisions if not d.outcome.appends], batch.id)
+        set_aside = [d for d in decision.decisions if not d.outcome.appends]
+        _record_set_aside(set_aside, batch.id)
+        for outcome, reason in QUARANTINE_OUTCOMES.items():
+            first = next((d for d in set_aside if d.outcome is outcome), None)
+            if first is not None:
+                record_integrity(station_code, reason, first.event, batch.id)
         _set_heads(station_code, decision.heads)
         HeldEvent.delete().where(
             HeldEvent.station_code == station_code,
@@ -387,6 +394,7 @@ def _apply(batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
         detail = {
             "outcomes": {o.value: len(decision.by_outcome(o)) for o in Outcome if decision.by_outcome(o)},
             "clock_suspect": decision.clock_suspect,
+            "conflicts": sorted(d.conflict_id for d in detected.values()),
         }
         forks = decision.by_outcome(Outcome.FORK)
         if forks:

@@ -21,13 +21,22 @@ CASE_KIND = "case"
 
 
 def case_events(case_id: str) -> list[tuple[int, Event]]:
+    """The station events that count for a case: central's own resolution events and events held out by an
+    unresolved (or lost) conflict are not folded."""
+    from .conflicts import CENTRAL, not_applied_event_ids
+
+    held_out = not_applied_event_ids(case_id)
     rows = (
-        LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(LogEvent.aggregate_kind == CASE_KIND, LogEvent.aggregate_id == case_id)
+        LogEvent.select(LogEvent.central_seq, LogEvent.event_id, LogEvent.body)
+        .where(
+            LogEvent.aggregate_kind == CASE_KIND,
+            LogEvent.aggregate_id == case_id,
+            LogEvent.station_code != CENTRAL,
+        )
         .order_by(LogEvent.central_seq)
         .tuples()
     )
-    return [(seq, parse_event(bytes(body))) for seq, body in rows]
+    return [(seq, parse_event(bytes(body))) for seq, event_id, body in rows if event_id not in held_out]
 
 
 def _effective(events: Iterable[tuple[int, Event]]) -> list[tuple[int, Event]]:

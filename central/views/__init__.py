@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, audit, auth, batches, cases, home, publications, reports, stations, verify
+    from . import api, audit, auth, batches, cases, conflicts, home, publications, reports, stations, verify
 
-    for module in (auth, home, stations, batches, cases, publications, audit, reports, verify):
+    for module in (auth, home, stations, batches, cases, conflicts, publications, audit, reports, verify):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     from flask_wtf.csrf import CSRFProtect

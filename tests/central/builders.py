@@ -56,7 +56,13 @@ class SimStation:
         return event
 
     def append(
-        self, event_type: str, aggregate_id: str, payload: dict, *, events: list[Event] | None = None
+        self,
+        event_type: str,
+        aggregate_id: str,
+        payload: dict,
+        *,
+        events: list[Event] | None = None,
+        base_version: int = 0,
     ) -> Event:
         log = self.events if events is None else events
         last = log[-1]
@@ -76,6 +82,7 @@ class SimStation:
             aggregate_kind="case",
             aggregate_id=aggregate_id,
             payload=payload,
+            base_version=base_version,
         )
         log.append(event)
         return event

@@ -142,6 +142,7 @@ SAMPLE_ARGS = {
     "case_id": "c1",
     "name": "x.age",
     "filename": "style.css",
+    "conflict_id": 1,
 }
 
 

@@ -1,0 +1,371 @@
+"""Conflict detection and resolution (冲突检测与处理), SYNC-DESIGN §9.
+
+One mechanism decides *whether* an incoming case event is concurrent (``sync_protocol.concurrency``); casework's
+merge policy decides *what it means* (class, automatic or not, winner). Detection runs inside the ingest
+transaction, against central's state before the batch. Every resolution — automatic or by a person — is a
+central event appended to the central log (station ``central``), so it reaches the stations concerned through
+their downstream bundles.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from casework.catalog import Level, demo_catalog, load_catalog
+from casework.errors import CaseworkError
+from casework.events import action_of
+from casework.lifecycle import CaseState
+from casework.merge import (
+    ConflictClass,
+    Resolution,
+    classify_field_edit,
+    classify_integrity,
+    classify_late_event,
+    classify_transitions,
+)
+from sync_protocol.concurrency import AppliedEvent, check_concurrency
+from sync_protocol.events import EPOCH_OPEN, Event, build_event, epoch_open_event, parse_event
+from sync_protocol.hlc import HLC
+from sync_protocol.schema import ZERO_ID
+
+from ..errors import NotFoundError
+from ..models import CaseRecord, Conflict, LogEvent, Publication, Station, StationChain, utcnow
+from .audit import record_audit
+
+CENTRAL = "central"
+RESOLUTION_EVENT = "conflict_resolved"
+LETTER = {c: c.name for c in ConflictClass}
+
+
+@dataclass(frozen=True)
+class Detected:
+    conflict_id: int
+    applied: bool
+
+
+def _level(station_code: str) -> Level:
+    if station_code == CENTRAL:
+        return Level.CENTRAL
+    station = Station.get_or_none(Station.code == station_code)
+    try:
+        return Level(station.level) if station else Level.VILLAGE
+    except ValueError:
+        return Level.VILLAGE
+
+
+def _deciding_level(case: CaseRecord | None) -> Level:
+    if case is None or not case.item_code:
+        return Level.COUNTY
+    row = (
+        Publication.select().where(Publication.kind == "catalog").order_by(Publication.version.desc()).first()
+    )
+    try:
+        catalog = load_catalog(bytes(row.data)) if row is not None else demo_catalog()
+        return catalog.item(case.item_code).decision_level
+    except (CaseworkError, ValueError):
+        return Level.COUNTY
+
+
+def _epoch_links(station_code: str) -> dict[int, tuple[int, int]]:
+    rows = LogEvent.select(LogEvent.body).where(
+        LogEvent.station_code == station_code, LogEvent.event_type == EPOCH_OPEN
+    )
+    links = {}
+    for (body,) in rows.tuples():
+        event = parse_event(bytes(body))
+        if event.payload["prev_epoch"]:
+            links[event.epoch] = (event.payload["prev_epoch"], event.payload["prev_seq"])
+    return links
+
+
+def _applied_since(case_id: str, base: int) -> list[tuple[AppliedEvent, Event]]:
+    rows = (
+        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+        .where(
+            LogEvent.aggregate_kind == "case",
+            LogEvent.aggregate_id == case_id,
+            LogEvent.central_seq > base,
+            LogEvent.station_code != CENTRAL,
+        )
+        .order_by(LogEvent.central_seq)
+        .tuples()
+    )
+    out = []
+    for central_seq, body in rows:
+        event = parse_event(bytes(body))
+        out.append(
+            (AppliedEvent(central_seq, event.station_id, event.effective_position, event.event_id), event)
+        )
+    return out
+
+
+def _record(resolution: Resolution, event: Event, competing: list[Event], batch_id: int | None) -> Conflict:
+    applied = resolution.automatic and resolution.winner != "applied" and resolution.outcome != "quarantine"
+    conflict = Conflict.create(
+        conflict_class=LETTER[resolution.conflict_class],
+        status="auto_resolved" if resolution.automatic else "open",
+        outcome=resolution.outcome,
+        reason_zh=resolution.reason.text("zh"),
+        reason_en=resolution.reason.text("en"),
+        station_code=event.station_id,
+        aggregate_id=event.aggregate_id,
+        incoming_event_id=event.event_id,
+        applied_event_ids=json.dumps([e.event_id for e in competing]),
+        incoming_applied=applied,
+        batch_id=batch_id,
+    )
+    if resolution.automatic:
+        conflict.resolution_event_id = append_resolution(
+            conflict, resolution.outcome, "central", automatic=True
+        )
+        conflict.resolved_at = utcnow()
+        conflict.save()
+    return conflict
+
+
+def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> Resolution | None:
+    """The merge policy's verdict for an incoming event against the applied events it did not see."""
+    payload = event.effective_payload
+    kind = event.effective_type
+    incoming_action = action_of(kind, payload)
+    state = CaseState(case.state) if case is not None and case.state else None
+    if incoming_action is not None:
+        transitions = [e for e in competing if action_of(e.effective_type, e.effective_payload) is not None]
+        if not transitions:
+            return None
+        applied = transitions[-1]
+        return classify_transitions(
+            action_of(applied.effective_type, applied.effective_payload) or "",
+            _level(applied.station_id),
+            incoming_action,
+            _level(event.station_id),
+            state,
+            deciding_level=_deciding_level(case),
+        )
+    if kind == "field_edited":
+        edits = [
+            e
+            for e in competing
+            if e.effective_type == "field_edited" and e.effective_payload["field"] == payload["field"]
+        ]
+        if not edits:
+            return None
+        applied = edits[-1]
+        return classify_field_edit(
+            payload["field"],
+            payload["old"],
+            applied.effective_payload["new"],
+            payload["new"],
+            applied_clock=(HLC.from_string(applied.effective_hlc).wall_ms, applied.station_id),
+            incoming_clock=(HLC.from_string(event.effective_hlc).wall_ms, event.station_id),
+        )
+    return None
+
+
+def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
+    """Check every incoming case event against central's view before this batch; record each conflict."""
+    found: dict[str, Detected] = {}
+    links_by_station: dict[str, dict[int, tuple[int, int]]] = {}
+    for event in events:
+        if event.aggregate_kind != "case" or not event.aggregate_id:
+            continue
+        case = CaseRecord.get_or_none(CaseRecord.case_id == event.aggregate_id)
+        if case is None:
+            continue
+        kind = event.effective_type
+        transition = action_of(kind, event.effective_payload) is not None
+        summary = json.loads(case.data or "{}")
+        closed = bool(case.state) and CaseState(case.state).terminal
+        if summary.get("merged_into") or (closed and transition):
+            resolution = classify_late_event(
+                merged_into=summary.get("merged_into"), closed=closed, changes_outcome=transition
+            )
+            conflict = _record(resolution, event, [], batch_id)
+            found[event.event_id] = Detected(conflict.id, conflict.incoming_applied)
+            continue
+        if event.base_version == 0:
+            # Base 0: the station never saw a central version of this case (stations that do not yet track
+            # bases send 0 for everything). Treating that as "concurrent with all" would flood the queue with
+            # every ordinary village→township hand-over, so such events fast-forward; detection starts once a
+            # station declares the version it acted on.
+            continue
+        links = links_by_station.setdefault(event.station_id, _epoch_links(event.station_id))
+        since = _applied_since(event.aggregate_id, event.base_version)
+        check = check_concurrency(
+            event, aggregate_version=case.version, applied_since_base=[a for a, _ in since], epoch_links=links
+        )
+        if not check.concurrent:
+            continue
+        competing_ids = {c.event_id for c in check.competing}
+        competing = [e for _, e in since if e.event_id in competing_ids]
+        resolution = classify(event, case, competing)
+        if resolution is None:
+            continue  # concurrent but commuting by nature (a note, a rating): nothing to merge
+        conflict = _record(resolution, event, competing, batch_id)
+        found[event.event_id] = Detected(conflict.id, conflict.incoming_applied)
+    return found
+
+
+def record_integrity(station_code: str, reason: str, event: Event | None, batch_id: int | None) -> Conflict:
+    """Class G (fork, revoked or unknown key, unauthorised epoch): never automatic."""
+    resolution = classify_integrity(reason)
+    return Conflict.create(
+        conflict_class=LETTER[resolution.conflict_class],
+        status="open",
+        outcome=resolution.outcome,
+        reason_zh=resolution.reason.text("zh"),
+        reason_en=resolution.reason.text("en"),
+        station_code=station_code,
+        aggregate_id=event.aggregate_id if event is not None else "",
+        incoming_event_id=event.event_id if event is not None else "",
+        batch_id=batch_id,
+    )
+
+
+def not_applied_event_ids(case_id: str) -> set[str]:
+    return {
+        row[0]
+        for row in Conflict.select(Conflict.incoming_event_id)
+        .where(Conflict.aggregate_id == case_id, Conflict.incoming_applied == False)  # noqa: E712
+        .tuples()
+    }
+
+
+# --- central's own events: resolutions ----------------------------------------------------------------------------
+
+
+def _central_head() -> tuple[int, str]:
+    chain = StationChain.get_or_none(StationChain.station_code == CENTRAL, StationChain.epoch == 1)
+    return (chain.head_seq, chain.head_id) if chain else (0, ZERO_ID)
+
+
+def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic: bool) -> str:
+    """Append the resolution as a central event (inside the caller's transaction); returns its id."""
+    from ..runtime import current_runtime
+
+    network = current_runtime().network_id
+    seq, prev = _central_head()
+    now_ms = int(time.time() * 1000)
+    if seq == 0:
+        opened = epoch_open_event(
+            network=network,
+            station_id=CENTRAL,
+            epoch=1,
+            reason="install",
+            previous_head=None,
+            hlc=HLC(now_ms, 0),
+            wall_ms=now_ms,
+            actor="central",
+        )
+        _store_central(opened, first=True)
+        seq, prev = opened.seq, opened.event_id
+    payload: dict[str, Any] = {
+        "conflict": conflict.id,
+        "class": conflict.conflict_class,
+        "outcome": outcome,
+        "automatic": automatic,
+        "incoming": conflict.incoming_event_id,
+        "competing": json.loads(conflict.applied_event_ids or "[]"),
+        "station": conflict.station_code,
+    }
+    event = build_event(
+        network=network,
+        station_id=CENTRAL,
+        epoch=1,
+        seq=seq + 1,
+        prev=prev,
+        hlc=HLC(now_ms, 0),
+        wall_ms=now_ms,
+        actor=actor[:64],
+        idempotency_key=f"conflict-{conflict.id}-{outcome}"[:64],
+        type=RESOLUTION_EVENT,
+        schema_version=1,
+        aggregate_kind="case" if conflict.aggregate_id else "station",
+        aggregate_id=conflict.aggregate_id or conflict.station_code,
+        payload=payload,
+    )
+    _store_central(event, first=False)
+    return event.event_id
+
+
+def _store_central(event: Event, *, first: bool) -> None:
+    LogEvent.create(
+        event_id=event.event_id,
+        station_code=CENTRAL,
+        epoch=event.epoch,
+        seq=event.seq,
+        prev=event.prev,
+        event_type=event.type,
+        aggregate_kind=event.aggregate_kind,
+        aggregate_id=event.aggregate_id,
+        hlc=event.hlc,
+        body=event.body,
+        batch_id=0,
+    )
+    if first:
+        StationChain.create(
+            station_code=CENTRAL, epoch=event.epoch, head_seq=event.seq, head_id=event.event_id
+        )
+    else:
+        StationChain.update(head_seq=event.seq, head_id=event.event_id, updated_at=utcnow()).where(
+            StationChain.station_code == CENTRAL, StationChain.epoch == event.epoch
+        ).execute()
+
+
+HUMAN_CHOICES = {"apply_incoming": True, "keep_applied": False, "mark_distinct": True, "dismiss": False}
+
+
+def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
+    """A person's resolution of an open conflict; replaying it on a resolved conflict is a no-op."""
+    from ..db import write_transaction
+    from ..runtime import current_runtime
+    from .acks import issue_ack
+    from .projections import refresh_cases
+
+    if choice not in HUMAN_CHOICES:
+        raise ValueError(f"unknown resolution {choice!r}")
+    with write_transaction():
+        conflict = Conflict.get_or_none(Conflict.id == conflict_id)
+        if conflict is None:
+            raise NotFoundError(f"conflict {conflict_id} does not exist")
+        if conflict.status != "open":
+            return conflict
+        conflict.incoming_applied = HUMAN_CHOICES[choice] and conflict.conflict_class != "G"
+        conflict.status = "resolved"
+        conflict.outcome = choice
+        conflict.resolved_at = utcnow()
+        conflict.resolved_by = actor
+        conflict.resolution_event_id = append_resolution(conflict, choice, actor, automatic=False)
+        conflict.save()
+        record_audit(
+            actor,
+            "resolution",
+            f"conflict {conflict.id}",
+            {"class": conflict.conflict_class, "choice": choice},
+        )
+        if conflict.aggregate_id:
+            refresh_cases([conflict.aggregate_id])
+    runtime = current_runtime()
+    issue_ack(conflict.station_code, runtime.network_id, runtime.keys.central)  # the not-applied note is gone
+    return conflict
+
+
+def list_conflicts(status: str | None, conflict_class: str | None, limit: int, offset: int) -> list[Conflict]:
+    query = Conflict.select().order_by(Conflict.created_at.asc(), Conflict.id)
+    if status:
+        query = query.where(Conflict.status == status)
+    if conflict_class:
+        query = query.where(Conflict.conflict_class == conflict_class)
+    return list(query.limit(limit).offset(offset))
+
+
+def conflict_sides(conflict: Conflict) -> tuple[list[Event], Event | None]:
+    ids = json.loads(conflict.applied_event_ids or "[]")
+    applied = [
+        parse_event(bytes(r.body)) for r in LogEvent.select(LogEvent.body).where(LogEvent.event_id.in_(ids))
+    ]
+    incoming_row = LogEvent.get_or_none(LogEvent.event_id == conflict.incoming_event_id)
+    return applied, parse_event(bytes(incoming_row.body)) if incoming_row else None
