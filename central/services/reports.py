@@ -357,10 +357,12 @@ class StationTree:
             return True
         return scope in {self.ancestor(code, "township"), self.ancestor(code, "county")}
 
-    def choices(self) -> list[StationNode]:
-        """Townships and counties first (the usual scopes), then the rest, each by code."""
-        order = {"county": 0, "township": 1, "village": 2}
-        return sorted(self.nodes.values(), key=lambda n: (order.get(n.level, 3), n.code))
+    def choices(self, selected: str = "") -> list[StationNode]:
+        """The areas a report is usually asked for — counties, then townships — plus the selected station; a
+        prefecture's thousands of villages would make the list unusable, so single stations are typed."""
+        order = {"county": 0, "township": 1}
+        nodes = [n for n in self.nodes.values() if n.level in order or n.code == selected]
+        return sorted(nodes, key=lambda n: (order.get(n.level, 2), n.code))
 
 
 # ---- the report ----------------------------------------------------------------------------------------------

@@ -75,13 +75,17 @@ def _form() -> dict[str, str]:
         "start": request.args.get("start", "").strip(),
         "end": request.args.get("end", "").strip(),
         "group": request.args.get("group", "station"),
-        "scope": request.args.get("scope", "").strip(),
+        "scope": request.args.get("station", "").strip() or request.args.get("scope", "").strip(),
     }
-    if not (form["scope"].isascii() and form["scope"].isdigit() and len(form["scope"]) == 12):
+    if not _is_station_code(form["scope"]):
         form["scope"] = ""
     if form["group"] not in GROUPS:
         form["group"] = "station"
     return form
+
+
+def _is_station_code(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) == 12
 
 
 def _query(form: dict[str, str]) -> ReportQuery | None:
@@ -140,7 +144,7 @@ def show():
         "form": form,
         "groups": group_labels(),
         "kinds": period_labels(),
-        "scopes": StationTree.load().choices(),
+        "scopes": StationTree.load().choices(form["scope"]),
         "labels": kpi_labels(),
     }
     if query is None:

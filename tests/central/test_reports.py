@@ -410,3 +410,21 @@ def test_summaries_of_cases_gone_from_the_projection_are_dropped(app, worked):
         refresh_summaries(today=TODAY)
         assert KpiCaseSummary.get_or_none(KpiCaseSummary.case_id == worked["c1"]) is None
         assert KpiCaseSummary.select().count() == CaseRecord.select().count() == 6
+
+
+def test_areas_list_counties_and_townships_and_one_station_is_typed(client, worked, monkeypatch):
+    monkeypatch.setattr("central.services.reports.china_today", lambda: TODAY)
+    login(client, "auditor")
+    page = client.get("/reports/?kind=month&value=2026-03").get_data(as_text=True)
+    assert f'<option value="{COUNTY}"' in page and f'<option value="{TOWNSHIP}"' in page
+    assert f'<option value="{VILLAGE}"' not in page
+    rows = csv_rows(client.get(f"/reports/export.csv?kind=month&value=2026-03&station={VILLAGE}"))
+    assert [row[0] for row in rows[1:]] == [
+        VILLAGE,
+        VILLAGE,
+    ]  # the station's row, then the total for its scope
+    typed = client.get(f"/reports/?kind=month&value=2026-03&station={VILLAGE}").get_data(as_text=True)
+    assert f'<option value="{VILLAGE}" selected' in typed
+    assert (
+        client.get("/reports/?kind=month&value=2026-03&station=12345").status_code == 200
+    )  # ignored, not an error
