@@ -267,6 +267,8 @@ def serve(instance: Path, host: str, port: int, threads: int) -> None:
 
     from . import create_app
     from .errors import CentralError
+    from .runtime import current_runtime
+    from .services.acks import reissue_missing_acks
     from .services.inbox import recover_inbox, unprocessed_batch_names
     from .tasks import huey, ingest_file_task
 
@@ -279,6 +281,8 @@ def serve(instance: Path, host: str, port: int, threads: int) -> None:
 
     database.connect(reuse_if_open=True)
     recover_inbox(Path(app.config["INSTANCE_PATH"]))
+    runtime = current_runtime()
+    reissue_missing_acks(runtime.network_id, runtime.keys.central)  # a crash between commit and signing
     waiting = unprocessed_batch_names()
     database.close()
     consumer = None

@@ -1,6 +1,7 @@
 """Downstream bundles (下行包), SYNC-DESIGN §10: per station, signed by central, sealed to the station's key.
 
-Parts: the station's latest ack, the registry, the catalog, the calendars and the station's certificate. A bundle
+Parts: the station's latest ack, the registry, the catalog, the calendars, central's decisions (conflict
+resolutions) concerning the station, and the station's certificate. A bundle
 is a delta (only parts whose version moved, ``prev`` = the last bundle's id) when the station has applied the last
 one, and a snapshot (every part) when it is further behind or has nothing. Bundles are built when asked for and
 kept verbatim, so asking again gives the same bytes.
@@ -13,12 +14,14 @@ import time
 from dataclasses import dataclass
 
 from sync_protocol.bundles import BundlePart, build_bundle
+from sync_protocol.checkpoint import parse_checkpoint
+from sync_protocol.events import parse_event
 from sync_protocol.schema import ZERO_ID
 from sync_protocol.seal import decode_recipient
 
 from ..db import write_transaction
 from ..errors import NotFoundError
-from ..models import Ack, DownstreamBundle, Station, StationKey, TrustDocument
+from ..models import Ack, Batch, CaseRecord, DownstreamBundle, LogEvent, Station, StationKey, TrustDocument
 from .publications import calendar_part, latest_catalog
 
 SOFT_EXPIRY_MS = 30 * 24 * 3600 * 1000
@@ -51,6 +54,9 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     calendars = calendar_part()
     if calendars is not None:
         parts["calendar"] = BundlePart("calendar", calendars[0], calendars[1])
+    decisions = decisions_part(station_code)
+    if decisions is not None:
+        parts["decisions"] = decisions
     key = (
         StationKey.select()
         .where(StationKey.station_code == station_code)
@@ -60,6 +66,44 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     if key is not None:
         parts["certificate"] = BundlePart("certificate", key.serial, bytes(key.certificate))
     return parts
+
+
+def decisions_part(station_code: str) -> BundlePart | None:
+    """Central's own events (conflict resolutions) that concern the station: those naming it, and those on cases
+    it received or handles. Newline-terminated event bodies, oldest first, like a batch's events section; the
+    part version is the central_seq of the newest one."""
+    from .conflicts import CENTRAL
+
+    cases = CaseRecord.select(CaseRecord.case_id).where(
+        (CaseRecord.origin_station == station_code) | (CaseRecord.owner_station == station_code)
+    )
+    rows = (
+        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1)
+        .where((LogEvent.aggregate_id.in_(cases)) | (LogEvent.aggregate_id == station_code))
+        .order_by(LogEvent.central_seq)
+        .tuples()
+    )
+    bodies = []
+    version = 0
+    for central_seq, body in rows:
+        bodies.append(bytes(body) + b"\n")
+        version = central_seq
+    named = (
+        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1, LogEvent.central_seq > 0)
+        .order_by(LogEvent.central_seq)
+        .tuples()
+    )
+    seen = set(bodies)
+    for central_seq, body in named:
+        data = bytes(body) + b"\n"
+        if data not in seen and parse_event(bytes(body)).payload.get("station") == station_code:
+            bodies.append(data)
+            version = max(version, central_seq)
+    if not bodies:
+        return None
+    return BundlePart("decisions", version, b"".join(bodies))
 
 
 def _live_box_key(station_code: str) -> bytes:
@@ -144,23 +188,23 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
         return IssuedBundle(station_code, row.version, row.name, bytes(row.data))
 
 
-def issue_all_pending(runtime, *, after: dict[str, int] | None = None) -> list[IssuedBundle]:
-    """For USB carriers: the next bundle of every enrolled station (after the version each last applied)."""
+def applied_bundle_version(station_code: str) -> int:
+    """The bundle version the station last applied, as its newest signed checkpoint says (0 when unknown)."""
+    row = (
+        Batch.select(Batch.checkpoint)
+        .where(Batch.station_code == station_code, Batch.checkpoint.is_null(False))
+        .order_by(Batch.processed_at.desc(), Batch.id.desc())
+        .first()
+    )
+    return parse_checkpoint(bytes(row.checkpoint)).bundle_version if row is not None else 0
+
+
+def issue_all_pending(runtime) -> list[IssuedBundle]:
+    """For USB carriers: the next bundle of every enrolled station, after the version its checkpoints report
+    (a station that missed a stick gets a snapshot rather than a delta it cannot apply)."""
     out = []
     for station in Station.select().where(Station.status == "enrolled").order_by(Station.code):
-        issued = next_bundle(
-            runtime, station.code, (after or {}).get(station.code, _latest_version(station.code))
-        )
+        issued = next_bundle(runtime, station.code, applied_bundle_version(station.code))
         if issued is not None:
             out.append(issued)
     return out
-
-
-def _latest_version(station_code: str) -> int:
-    row = (
-        DownstreamBundle.select(DownstreamBundle.version)
-        .where(DownstreamBundle.station_code == station_code)
-        .order_by(DownstreamBundle.version.desc())
-        .first()
-    )
-    return row.version if row else 0

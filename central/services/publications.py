@@ -59,7 +59,7 @@ def publish_catalog(data: bytes, actor: str) -> Published:
             created_by=actor,
         )
         record_audit(
-            actor, "export", "catalog", {"version": catalog.catalog_version, "items": len(catalog.items)}
+            actor, "published", "catalog", {"version": catalog.catalog_version, "items": len(catalog.items)}
         )
     return Published("catalog", "", catalog.catalog_version)
 

@@ -113,3 +113,33 @@ def test_catalog_page_lists_publications(app, client):
         publish_shipped("admin")
     login(client, "auditor")
     assert "目录" in client.get("/publications/").get_data(as_text=True)
+
+
+def test_resolutions_reach_the_station_in_the_decisions_part(app, client, village, central_info):
+    from central.models import CaseRecord
+    from central.services.conflicts import resolve
+    from sync_protocol.events import parse_event
+
+    from .builders import SimStation
+    from .conftest import TOWNSHIP, issue
+
+    case_id = village.receive_case()
+    put(client, village.batch(village.events, central_info))
+    base = CaseRecord.get_by_id(case_id).version
+    village.append("field_edited", case_id, {"field": "name", "old": "a", "new": "b"}, base_version=base)
+    put(client, village.batch(village.events[-1:], central_info))
+    township = SimStation(TOWNSHIP, central_info["network"])
+    client.post("/api/v1/enroll", data=township.enrollment_request(issue(app, TOWNSHIP)))
+    township.open_epoch()
+    township.append("field_edited", case_id, {"field": "name", "old": "a", "new": "c"}, base_version=base)
+    put(client, township.batch(township.events, central_info))
+    with app.app_context():
+        from central.models import Conflict
+
+        resolve(Conflict.get().id, "keep_applied", "admin")
+    bundle = open_bundle(
+        client.get(f"/api/v1/stations/{village.code}/bundles?after=0"), village, central_info
+    )
+    decisions = {p.type: p for p in bundle.parts}["decisions"].data.splitlines()
+    resolution = parse_event(decisions[-1])
+    assert resolution.station_id == "central" and resolution.payload["outcome"] == "keep_applied"
