@@ -9,12 +9,19 @@ form token) makes a double submit return the event already stored instead of a s
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sync_protocol.events import Event, build_event, epoch_open_event, parse_event, verify_chain
+from sync_protocol.events import (
+    AttachmentRef,
+    Event,
+    build_event,
+    epoch_open_event,
+    parse_event,
+    verify_chain,
+)
 from sync_protocol.hlc import HLC
 from sync_protocol.schema import ZERO_ID
 
@@ -166,6 +173,7 @@ def append_event(
     base_own_event: str = "",
     catalog_version: int = 0,
     wall_ms: int | None = None,
+    attachments: Sequence[AttachmentRef] = (),
 ) -> Appended:
     """Append one domain event inside the caller's write transaction; opens epoch 1 on a fresh log."""
     _require_transaction()
@@ -197,6 +205,7 @@ def append_event(
         base_version=base_version,
         base_own_event=base_own_event,
         catalog_version=catalog_version,
+        attachments=attachments,
     )
     _store(event)
     return Appended(event, created=True)

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sync_protocol.acks import Ack, EpochAck, accept_ack, parse_ack
-from sync_protocol.batch import BatchFile, build_batch, split_into_batches
+from sync_protocol.batch import MAX_INLINE_BLOB, BatchFile, InlineBlob, build_batch, split_into_batches
 from sync_protocol.bundles import verify_bundle
 from sync_protocol.errors import ProtocolError
 from sync_protocol.events import parse_event
@@ -125,7 +126,31 @@ def unacked_count(ack: Ack | None = None) -> int:
     return sum(last - first + 1 for _, first, last in missing_ranges(ack))
 
 
-def pending_batches(keys: InstanceKeys, max_events: int) -> Iterator[BatchFile]:
+INLINE_BLOBS_PER_BATCH = 2 * 1024 * 1024
+
+
+def _inline_blobs(run: list, blobs: Path | None) -> list[InlineBlob]:
+    """Small scans referenced by the run travel inside the batch; larger ones stay for a separate blob file."""
+    from .attachments import read_blob
+
+    if blobs is None:
+        return []
+    carried: list[InlineBlob] = []
+    seen: set[str] = set()
+    total = 0
+    for event in run:
+        for ref in event.attachments:
+            if ref.sha256 in seen or ref.size > MAX_INLINE_BLOB or total + ref.size > INLINE_BLOBS_PER_BATCH:
+                continue
+            content = read_blob(blobs, ref.sha256)
+            if content is not None:
+                carried.append(InlineBlob(content, ref.media_type))
+                seen.add(ref.sha256)
+                total += ref.size
+    return carried
+
+
+def pending_batches(keys: InstanceKeys, max_events: int, blobs: Path | None = None) -> Iterator[BatchFile]:
     """Sealed batches covering every range central lacks (rebuilt on demand; duplicates are no-ops there)."""
     who = enrolled()
     ack = stored_ack()
@@ -147,6 +172,7 @@ def pending_batches(keys: InstanceKeys, max_events: int) -> Iterator[BatchFile]:
                 bundle_version=bundle_version,
                 hlc=NodeState.read(HLC_KEY) or HLC.zero().to_string(),
                 wall_ms=int(time.time() * 1000),
+                blobs=_inline_blobs(run, blobs),
             )
 
 
@@ -224,7 +250,9 @@ def sync_is_due(node: NodeContext, now_ms: int | None = None) -> bool:
 
 def push(node: NodeContext, client: CentralClient) -> dict[str, int]:
     sent_batches = sent_events = 0
-    batches = list(pending_batches(node.keys, node.settings.get("SYNC_BATCH_EVENTS", 1000)))
+    batches = list(
+        pending_batches(node.keys, node.settings.get("SYNC_BATCH_EVENTS", 1000), node.instance / "blobs")
+    )
     for index, batch in enumerate(batches):
         _progress("push", index, len(batches))
         client.request("PUT", f"/api/v1/files/{batch.name}", batch.data, ok=(200, 201, 202))

@@ -40,7 +40,9 @@ def export_batches(node: NodeContext, stick: Path, actor: str = "cli") -> list[s
     who = enrolled()
     target = _folder(stick, who.network, UP, who.station_code)
     written = []
-    for batch in pending_batches(node.keys, node.settings.get("SYNC_BATCH_EVENTS", 1000)):
+    for batch in pending_batches(
+        node.keys, node.settings.get("SYNC_BATCH_EVENTS", 1000), node.instance / "blobs"
+    ):
         path = target / batch.name
         write_file_atomically(path, batch.data, mode=0o644)
         if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(batch.data).digest():

@@ -5,7 +5,18 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from casework.errors import UnknownItemError
@@ -226,3 +237,37 @@ def followup(case_id: str, followup_id: str):
         return _render_case(record, problems, request.form.to_dict(), f"followup-{followup_id}")
     flash(_("Follow-up recorded."), "info")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<case_id>/attachments", methods=["POST"])
+@requires_roles(*INTAKE_ROLES)
+def upload_attachment(case_id: str):
+    from ..services.attachments import attach_scan
+
+    record = _case_or_404(case_id)
+    upload = request.files.get("file")
+    content = upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1) if upload else b""
+    node = current_node()
+    updated, problems = attach_scan(
+        node.instance / "blobs", _actor(), case_id, content, request.form.get("material", ""), _action_token(),
+        current_app.config["MAX_UPLOAD_BYTES"],
+    )  # fmt: skip
+    if problems:
+        return _render_case(record, problems, request.form.to_dict(), "attach")
+    flash(_("Scan attached."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<case_id>/attachments/<sha256>")
+@requires_roles(*ALL_STATION_USERS)
+def attachment(case_id: str, sha256: str):
+    from ..services.attachments import read_blob, sniff_media_type
+
+    _case_or_404(case_id)
+    if sha256 not in case_service.case_view(case_id).attachments:
+        abort(404)
+    content = read_blob(current_node().instance / "blobs", sha256)
+    if content is None:
+        abort(404)
+    return Response(content, mimetype=sniff_media_type(content) or "application/octet-stream",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})  # fmt: skip
