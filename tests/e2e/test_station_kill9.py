@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def init_station(instance: Path, network: str | None = NETWORK) -> Path:
-    code, name, level, parent = TOWNSHIP
+def init_station(instance: Path, network: str | None = NETWORK, station: tuple[str, ...] = TOWNSHIP) -> Path:
+    code, name, level, parent = station
     extra = ["--network", network] if network else []
     cli(STATION_CLI, "init", "--instance", str(instance), "--station-code", code, "--name", name,
         "--level", level, "--parent", parent, *extra)  # fmt: skip
@@ -223,8 +224,15 @@ def run_clerks_and_kill(node: Node, clients: list[WebClient], desk: Desk, rng: r
 # --- reading a stopped store -------------------------------------------------------------------------------------
 
 
-def read_store(instance: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{instance / 'station.db'}?mode=ro", uri=True)
+@contextlib.contextmanager
+def read_store(instance: Path) -> Iterator[sqlite3.Connection]:
+    """A plain connection (only ever read; a read-only one cannot join the running server's WAL), always closed:
+    SQLite shares lock state per file among a process's connections, so a stale one breaks the next."""
+    db = sqlite3.connect(instance / "station.db", timeout=10)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def assert_log_is_one_verified_chain(db: sqlite3.Connection) -> list[tuple[int, int, str]]:
@@ -300,9 +308,7 @@ class Central:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.node = Node(
-            [CENTRAL_CLI, "serve", "--instance", str(self.instance), "--port", str(self.port)]
-        )
+        self.node = Node([CENTRAL_CLI, "serve", "--instance", str(self.instance), "--port", str(self.port)])
         self.node.url(timeout=60)
 
     def kill9(self) -> None:
@@ -314,27 +320,32 @@ class Central:
             self.node.stop()
 
     def events_of(self, station: str) -> list[tuple[int, int, str]]:
-        with sqlite3.connect(f"file:{self.instance / 'central.db'}?mode=ro", uri=True) as db:
+        with contextlib.closing(sqlite3.connect(self.instance / "central.db", timeout=10)) as db:
             return db.execute(
                 "SELECT epoch, seq, event_id FROM central_log WHERE station_code = ? ORDER BY epoch, seq",
                 (station,),
             ).fetchall()
 
 
-def start_central(folder: Path) -> tuple[Central, str]:
-    """A real central with the township registered; returns it (serving) and a one-time enrollment code."""
+def start_central(
+    folder: Path, stations: tuple[tuple[str, ...], ...] = (TOWNSHIP,)
+) -> tuple[Central, list[str]]:
+    """A real central with ``stations`` registered; returns it (serving) and one enrollment code per station."""
     instance = folder / "central"
     cli(CENTRAL_CLI, "init", "--instance", str(instance), "--network", NETWORK)
-    for code, name, level, parent in (COUNTY, TOWNSHIP):
+    for code, name, level, parent in (COUNTY, *stations):
         extra = ["--parent", parent] if parent else []
         cli(CENTRAL_CLI, "register-station", "--instance", str(instance), "--code", code, "--name", name,
             "--level", level, *extra)  # fmt: skip
-    output = cli(CENTRAL_CLI, "enrollment-code", "--instance", str(instance), "--station", TOWNSHIP[0])
-    code = re.search(r"enrollment code for \d+: (\S+)", output)
-    assert code, output
+    codes = []
+    for station in stations:
+        output = cli(CENTRAL_CLI, "enrollment-code", "--instance", str(instance), "--station", station[0])
+        code = re.search(r"enrollment code for \d+: (\S+)", output)
+        assert code, output
+        codes.append(code.group(1))
     central = Central(instance, free_port())
     central.start()
-    return central, code.group(1)
+    return central, codes
 
 
 def stored_ack(instance: Path):
@@ -379,7 +390,7 @@ def sync_until_acknowledged(instance: Path, timeout: float = 40.0) -> None:
 
 def test_kill9_of_station_while_pushing_and_of_central_while_ingesting(tmp_path):
     rng = random.Random()
-    central, code = start_central(tmp_path)
+    central, (code,) = start_central(tmp_path)
     instance = init_station(tmp_path / "township", network=None)
     cli(STATION_CLI, "enroll", "--instance", str(instance), "--central", central.url, "--code", code)
     small_batches = {"YICIBAN_STATION_SYNC_BATCH_EVENTS": "7"}  # many PUTs: a push lasts long enough to hit
