@@ -84,6 +84,13 @@ class IntakeForm:
     address: str = ""
     materials: dict[str, str] = field(default_factory=dict)
     decision: str = "receive"
+    agent_name: str = ""  # 委托代理人, when someone applies for another person
+    agent_id_number: str = ""
+    agent_phone: str = ""
+
+    @property
+    def has_agent(self) -> bool:
+        return bool(self.agent_name.strip() or self.agent_id_number.strip())
 
 
 INTAKE_DECISIONS = ("receive", "accept", "accept_with_gaps")
@@ -130,6 +137,24 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
         phone = phone_problem(form.phone)
         if phone is not None:
             problems["phone"] = phone
+    if form.has_agent:
+        if not form.agent_name.strip():
+            problems["agent_name"] = _problem(
+                "agent_name_required", "请填写代理人姓名", "Enter the agent's name"
+            )
+        agent_id = citizen_id_problem(form.agent_id_number, today=on, allow_demo_prefix=True)
+        if agent_id is not None:
+            problems["agent_id_number"] = agent_id
+        elif form.agent_id_number.strip() and _same_person(form.agent_id_number, form.id_number, on):
+            problems["agent_id_number"] = _problem(
+                "agent_is_applicant", "代理人不能是申请人本人", "The agent cannot be the applicant"
+            )
+        if item.requires_personal_appearance:
+            problems["agent_name"] = _problem(
+                "personal_appearance",
+                "该事项依法须申请人本人到场，不能委托代理",
+                "This item requires the applicant in person: no agent",
+            )
     if Level(level) not in item.receiving_levels:
         problems["item_code"] = _problem(
             "item_not_received_here", "本站不能受理或收件该事项", "This station cannot receive this item"
@@ -185,6 +210,16 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
     return problems
 
 
+def _same_person(a: str, b: str, on: dt.date) -> bool:
+    try:
+        return (
+            check_citizen_id(a, today=on, allow_demo_prefix=True).number
+            == check_citizen_id(b, today=on, allow_demo_prefix=True).number
+        )
+    except Exception:
+        return False
+
+
 def _decisions_for(level: str) -> tuple[str, ...]:
     return ("receive",) if level == "village" else INTAKE_DECISIONS
 
@@ -225,10 +260,19 @@ def _central_recipient(identity: StationIdentity) -> bytes | None:
     return decode_recipient(recipient) if recipient else None
 
 
+@dataclass(frozen=True)
+class Person:
+    name: str
+    id_number: str
+    phone: str
+    address: str = ""
+
+
 def _find_or_create_applicant(
-    cipher: FieldCipher, actor: Actor, form: IntakeForm, on: dt.date, key: str
+    cipher: FieldCipher, actor: Actor, person: Person, on: dt.date, key: str
 ) -> Applicant:
-    number = check_citizen_id(form.id_number, today=on, allow_demo_prefix=True).number
+    """The person with this ID number (keyed hash), or a new ``applicant_created`` record of them."""
+    number = check_citizen_id(person.id_number, today=on, allow_demo_prefix=True).number
     lookup = cipher.lookup_hash(number, ID_LOOKUP_CONTEXT)
     existing = Applicant.get_or_none(Applicant.id_lookup == lookup)
     if existing is not None:
@@ -237,15 +281,15 @@ def _find_or_create_applicant(
     identity = station()
     payload: dict[str, Any] = {
         "applicant_id": applicant_id,
-        "name": form.applicant_name.strip(),
+        "name": person.name.strip(),
         "id_type": "111",
         "id_number_masked": _mask(number),
         "id_lookup": lookup,
-        "phone": form.phone.strip(),
+        "phone": person.phone.strip(),
         "kind": "natural_person",
     }
-    if form.address.strip():
-        payload["address"] = form.address.strip()
+    if person.address.strip():
+        payload["address"] = person.address.strip()
     recipient = _central_recipient(identity)
     if recipient is not None:
         # Central gets the number sealed to its own key: plaintext never sits in the log or on a stick.
@@ -259,7 +303,7 @@ def _find_or_create_applicant(
         id_lookup=lookup,
         id_masked=payload["id_number_masked"],
         phone=payload["phone"],
-        address=form.address.strip(),
+        address=person.address.strip(),
         created_at=_now_iso(),
     )
 
@@ -312,7 +356,19 @@ def receive_application(
         level = Level(identity.level)
         action = "receive_at_village" if identity.level == "village" else "receive"
         intent = _check(None, action, level, actor)
-        applicant = _find_or_create_applicant(cipher, actor, form, on, f"{form.token}.applicant")
+        applicant = _find_or_create_applicant(
+            cipher, actor, Person(form.applicant_name, form.id_number, form.phone, form.address), on,
+            f"{form.token}.applicant",
+        )  # fmt: skip
+        agent = None
+        if form.has_agent:
+            agent = _find_or_create_applicant(
+                cipher,
+                actor,
+                Person(form.agent_name, form.agent_id_number, form.agent_phone),
+                on,
+                f"{form.token}.agent",
+            )
         case_id = new_uuid7()
         received = {
             "from": None,
@@ -322,6 +378,7 @@ def receive_application(
             "item_version": item.version,
             "catalog_version": catalog.catalog_version,
             "applicant_id": applicant.id,
+            "agent_id": agent.id if agent else None,
             "station": identity.station_code,
             "received_on": on.isoformat(),
             "channel": "village" if identity.level == "village" else "window",

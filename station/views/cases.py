@@ -25,7 +25,7 @@ from .. import current_node
 from ..auth import ALL_STATION_USERS, STATION_STAFF, requires_roles
 from ..errors import ActionRefusedError
 from ..labels import state_label
-from ..models import CaseMaterial, CaseRecord
+from ..models import Applicant, CaseMaterial, CaseRecord
 from ..services import cases as case_service
 from ..services.reference import current_catalog, today
 
@@ -57,6 +57,9 @@ def _form_from_request(item) -> case_service.IntakeForm:
         address=form.get("address", "")[:200],
         materials={m.key: form.get(f"material_{m.key}", "") for m in item.materials},
         decision=form.get("decision", "receive"),
+        agent_name=form.get("agent_name", "")[:100],
+        agent_id_number=form.get("agent_id_number", "")[:40],
+        agent_phone=form.get("agent_phone", "")[:40],
     )
 
 
@@ -143,6 +146,7 @@ def _render_case(
         typed=typed or {},
         active=active,
         new_token=new_token,
+        agent=Applicant.get_or_none(Applicant.id == view.agent_id) if view.agent_id else None,
     ), (422 if problems else 200)
 
 

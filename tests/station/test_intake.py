@@ -130,3 +130,22 @@ def test_find_item_by_name_and_open_its_guide(client):
     guide = client.get(f"/items/{LOW_INCOME}").get_data(as_text=True)
     assert "最低生活保障" in guide
     assert client.get("/items/NOPE").status_code == 404
+
+
+def test_entrusted_agent_is_recorded_with_the_case(client):
+    login(client, "village")
+    agent_id = citizen_id("99010119900202456")
+    response = _post(
+        client, intake_data("agent-1", agent_name="李四", agent_id_number=agent_id, agent_phone="13900139000")
+    )
+    assert response.status_code == 302
+    case = CaseRecord.get()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "委托代理人" in page and "李四" in page and agent_id not in page
+    assert Applicant.select().count() == 2
+
+
+def test_agent_cannot_be_the_applicant(client):
+    login(client, "village")
+    response = _post(client, intake_data("agent-2", agent_name="张三", agent_id_number=citizen_id()))
+    assert response.status_code == 422 and "代理人不能是申请人本人" in response.get_data(as_text=True)
