@@ -275,3 +275,66 @@ def attachment(case_id: str, sha256: str):
         abort(404)
     return Response(content, mimetype=sniff_media_type(content) or "application/octet-stream",
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})  # fmt: skip
+
+
+@bp.route("/bundles/<code>/new", methods=["GET", "POST"])
+@requires_roles(*INTAKE_ROLES)
+def bundle_intake(code: str):
+    """一件事: one form for several items."""
+    from casework.catalog import bundle_materials
+
+    from ..services import bundles as bundle_service
+
+    catalog = current_catalog()
+    try:
+        bundle = catalog.bundle(code)
+        merged = bundle_materials(catalog, code)
+    except UnknownItemError:
+        abort(404)
+    identity = case_service.station()
+    problems: dict = {}
+    shared = _MaterialsOf([m.material for m in merged])
+    if request.method == "POST":
+        form = _form_from_request(shared)
+        form.item_code = code
+        done = bundle_service.cases_of_bundle(form.token)
+        if done:
+            return redirect(url_for("home.index"))
+        problems = bundle_service.validate_bundle(form, bundle, today())
+        if not problems:
+            try:
+                records = bundle_service.receive_bundle(
+                    current_node().keys.field_cipher, _actor(), form, bundle
+                )
+            except ActionRefusedError as e:
+                flash(str(e), "error")
+            else:
+                numbers = ", ".join(r.number for r in records)
+                flash(_("Saved %(count)s cases: %(numbers)s.", count=len(records), numbers=numbers), "info")
+                return redirect(url_for("home.index"))
+    else:
+        form = case_service.IntakeForm(token=secrets.token_hex(16), item_code=code)
+    members = [catalog.item(c) for c in bundle_service.receivable_items(catalog, bundle, identity.level)]
+    return render_template(
+        "cases/intake.html",
+        item=shared,
+        bundle=bundle,
+        members=members,
+        merged=merged,
+        form=form,
+        problems=problems,
+        decisions=case_service._decisions_for(identity.level),
+        identity=identity,
+        existing_applicant=None,
+        open_cases=[],
+    ), (422 if problems else 200)
+
+
+class _MaterialsOf:
+    """The merged materials list shaped like an item for the intake template and form parsing."""
+
+    def __init__(self, materials):
+        self.materials = materials
+        self.code = ""
+        self.name_zh = ""
+        self.name_en = ""

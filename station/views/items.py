@@ -22,9 +22,16 @@ def find():
         items = search_items(catalog, query, life_event=life_event)
     else:
         items = catalog.current_items()
+    folded = query.lower()
+    bundles = [
+        b for b in catalog.bundles
+        if (not query or folded in b.name_zh.lower() or folded in b.name_initials or folded in b.code.lower())
+        and (life_event is None or life_event in b.life_events)
+    ]  # fmt: skip
     return render_template(
-        "items/find.html", items=items, query=query, life_event=life_event, life_events=catalog.life_events
-    )
+        "items/find.html", items=items, query=query, life_event=life_event, life_events=catalog.life_events,
+        bundles=bundles,
+    )  # fmt: skip
 
 
 @bp.route("/<code>")
