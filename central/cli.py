@@ -159,6 +159,61 @@ def enrollment_code_cmd(instance: Path, station_code: str, hours: int | None) ->
     click.echo(f"valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC")
 
 
+@cli.command("revoke")
+@INSTANCE_OPTION
+@click.option("--station", "station_code", required=True)
+@click.option("--after-epoch", type=int, default=None, help="Keep events up to this epoch …")
+@click.option(
+    "--after-seq", type=int, default=None, help="… and this seq (default: the last position central holds)."
+)
+def revoke_cmd(instance: Path, station_code: str, after_epoch: int | None, after_seq: int | None) -> None:
+    """Revoke a station's keys (lost or stolen PC); later events are quarantined for review."""
+    from .errors import CentralError
+    from .runtime import current_runtime
+    from .services.stations import revoke_station
+
+    _bind(instance)
+    if (after_epoch is None) != (after_seq is None):
+        _fail("give both --after-epoch and --after-seq, or neither")
+    runtime = current_runtime()
+    after = (after_epoch, after_seq) if after_epoch is not None and after_seq is not None else None
+    try:
+        epoch, seq = revoke_station(
+            station_code, "cli", runtime.network_id, runtime.keys.central, after=after
+        )
+    except CentralError as e:
+        _fail(e.message)
+        return
+    click.echo(f"revoked {station_code}: events after epoch {epoch} seq {seq} will be quarantined")
+
+
+@cli.command("enroll-file")
+@INSTANCE_OPTION
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "reply_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def enroll_file_cmd(instance: Path, request_file: Path, reply_file: Path) -> None:
+    """Enroll a station that never goes online: its request file in, the certificate reply file out."""
+    import json
+
+    from .errors import CentralError
+    from .files import atomic_write
+    from .runtime import current_runtime
+    from .services.enrollment import enroll_station
+
+    settings = _bind(instance)
+    data = request_file.read_bytes()
+    if len(data) > settings["MAX_ENROLL_BYTES"]:
+        _fail("the request file is larger than MAX_ENROLL_BYTES")
+    runtime = current_runtime()
+    try:
+        reply = enroll_station(data, runtime.identity, runtime.cipher, runtime.root_document, ip="file")
+    except CentralError as e:
+        _fail(f"{e.code}: {e.message}")
+        return
+    atomic_write(reply_file, json.dumps(reply, ensure_ascii=False, sort_keys=True).encode(), mode=0o644)
+    click.echo(f"wrote the enrollment reply to {reply_file}; carry it to the station and import it there")
+
+
 @cli.command("import")
 @INSTANCE_OPTION
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -133,3 +133,45 @@ def issue_enrollment_code(
         )
         record_audit(actor, "enrollment_code_issued", station_code, {"expires_at": expires_at.isoformat()})
     return IssuedCode(station_code, code, expires_at)
+
+
+def revoke_station(
+    station_code: str,
+    actor: str,
+    network: str,
+    central_key,
+    *,
+    after: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """吊销: revoke every live key of a station after (epoch, seq); events up to there stay accepted.
+
+    ``after`` defaults to the newest position central holds for the station (its highest epoch's head), so work
+    already received is kept and anything later is quarantined for review. Publishes a new registry version.
+    """
+    from ..models import StationChain, StationKey
+    from .registry import publish_registry
+
+    with write_transaction():
+        station = get_station(station_code)
+        if after is None:
+            head = (
+                StationChain.select()
+                .where(StationChain.station_code == station_code)
+                .order_by(StationChain.epoch.desc())
+                .first()
+            )
+            after = (head.epoch, head.head_seq) if head is not None else (1, 0)
+        now = utcnow()
+        live = StationKey.update(
+            revoked_after_epoch=after[0], revoked_after_seq=after[1], revoked_at=now
+        ).where(StationKey.station_code == station_code, StationKey.revoked_after_epoch.is_null())
+        revoked = live.execute()
+        if not revoked and station.status == "revoked":
+            raise RegistrationError(f"station {station_code} is already revoked", code="revoked")
+        Station.update(status="revoked", revoked_at=now).where(Station.code == station_code).execute()
+        EnrollmentCode.update(expires_at=now).where(
+            EnrollmentCode.station_code == station_code, EnrollmentCode.used_at.is_null()
+        ).execute()
+        publish_registry(network, central_key)
+        record_audit(actor, "station_revoked", station_code, {"after_epoch": after[0], "after_seq": after[1]})
+    return after

@@ -10,7 +10,14 @@ from ..errors import RegistrationError
 from ..roles import CENTRAL_ADMIN, REVIEWERS
 from ..runtime import current_runtime
 from ..services.health import station_health
-from ..services.stations import LEVELS, get_station, issue_enrollment_code, list_stations, register_station
+from ..services.stations import (
+    LEVELS,
+    get_station,
+    issue_enrollment_code,
+    list_stations,
+    register_station,
+    revoke_station,
+)
 
 bp = Blueprint("stations", __name__, url_prefix="/stations")
 
@@ -102,3 +109,34 @@ def issue_code(code: str):
         level_labels=level_labels(),
         issued=issued,
     )
+
+
+@bp.route("/<code>/revoke", methods=["POST"])
+@requires_roles(CENTRAL_ADMIN)
+def revoke(code: str):
+    """A lost or stolen station PC: events up to the given (epoch, seq) stay accepted, later ones are quarantined."""
+    epoch, seq = request.form.get("after_epoch", "").strip(), request.form.get("after_seq", "").strip()
+    after = None
+    if epoch or seq:
+        if not (epoch.isdigit() and seq.isdigit()):
+            flash(_("Enter the epoch and sequence number as whole numbers, or leave both empty."), "error")
+            return redirect(url_for("stations.show", code=code))
+        after = (int(epoch), int(seq))
+    runtime = current_runtime()
+    try:
+        epoch_seq = revoke_station(
+            code, current_user().username, runtime.network_id, runtime.keys.central, after=after
+        )
+    except RegistrationError as e:
+        flash(registration_messages().get(e.code, e.message), "error")
+        return redirect(url_for("stations.show", code=code))
+    flash(
+        _(
+            "Station %(code)s revoked: events after epoch %(epoch)s, seq %(seq)s will be quarantined for review.",
+            code=code,
+            epoch=epoch_seq[0],
+            seq=epoch_seq[1],
+        ),
+        "info",
+    )
+    return redirect(url_for("stations.show", code=code))
