@@ -99,7 +99,7 @@ def issuer_of(identity: StationIdentity) -> Issuer:
     return Issuer(
         organ=organ_name(identity),
         station=str(identity.name),
-        level=identity.level,
+        level=identity.level,  # type: ignore[arg-type]  # the identity table only holds the three levels
         consult_phone="",
         seal_name="" if village else "行政审批专用章",
     )

@@ -57,7 +57,7 @@ def township_receipt(township_app, token: str = "c1"):
     with station_db.bound(township_app.extensions["station"].database):
         station_login(client, "township")
         case = intake(client, token, decision="accept")
-        return case, printed_receipt_payload(client, case, "central-verify-receipt")
+        return case, printed_receipt_payload(client, case)
 
 
 def test_receipt_of_an_enrolled_station_verifies_at_central(stations, client, township):
@@ -84,7 +84,7 @@ def test_forged_and_unknown_payloads_are_refused_at_central(
     with station_db.bound(stray.extensions["station"].database):
         stray_client = stray.test_client()
         station_login(stray_client, "village")
-        stray_payload = printed_receipt_payload(stray_client, intake(stray_client, "s1"), "stray-receipt")
+        stray_payload = printed_receipt_payload(stray_client, intake(stray_client, "s1"))
     text = client.get("/verify", query_string={"payload": stray_payload}).get_data(as_text=True)
     assert "未在中心登记" in text
     garbage = client.get("/verify", query_string={"payload": "YCB1.r.AAAA.BBBB"})

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import zxingcpp
 from click.testing import CliRunner
@@ -14,21 +17,29 @@ from station.cli import main
 from sync_protocol.canonical import canonical_bytes
 from sync_protocol.keys import SigningKey
 from sync_protocol.receipts import b64url_decode, b64url_encode, sign_qr_payload
-from tests.printing.support import pdf_pages_to_png
 
 from .conftest import login
 from .test_documents import intake, pdf_of
 
 
-def qr_payloads(pdf: bytes, name: str) -> list[str]:
-    """Every QR code on the first page of a PDF, as scanned from a 150-dpi rendering."""
-    first_page = pdf_pages_to_png(pdf, name, dpi=150)[0]
-    with Image.open(first_page) as image:
-        return [result.text for result in zxingcpp.read_barcodes(image.convert("L"))]
+def qr_payloads(pdf: bytes) -> list[str]:
+    """Every QR code on the first page of a PDF, as scanned from a 150-dpi rendering (in a private folder, so
+    parallel test workers never read each other's pages)."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "doc.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(source), str(Path(folder) / "page")],
+            check=True,
+            timeout=120,
+        )
+        (first_page,) = Path(folder).glob("page-*.png")
+        with Image.open(first_page) as image:
+            return [result.text for result in zxingcpp.read_barcodes(image.convert("L"))]
 
 
-def printed_receipt_payload(client, case, name: str = "station-receipt-qr") -> str:
-    (payload,) = qr_payloads(pdf_of(client, case, "materials_receipt"), name)
+def printed_receipt_payload(client, case) -> str:
+    (payload,) = qr_payloads(pdf_of(client, case, "materials_receipt"))
     return payload
 
 
