@@ -121,3 +121,22 @@ def test_cli_verify_qr(client, instance):
     forged = with_changed_case_number(payload, case.number[:-1] + "9")
     refused = runner.invoke(main, ["verify-qr", "--instance", str(instance), forged])
     assert refused.exit_code == 2 and "签名无效" in refused.output
+
+
+def test_a_folder_label_verifies_as_a_custody_label(client, app):
+    login(client, "village")
+    case = intake(client, "qr6")
+    own = app.extensions["station"].keys.signing_key
+    fields = {
+        "case_id": case.id, "case_number": case.number, "item_code": case.number.rsplit("-", 3)[0],
+        "sending_station": "990101101201", "masked_applicant": "张*", "material_count": 6, "manifest_id": "M-0001",
+    }  # fmt: skip
+    label = sign_qr_payload("c", fields, own.private_bytes(), own.key_id)
+    html = verify_page(client, label).get_data(as_text=True)
+    assert "核验通过" in html and "卷宗标签" in html and "M-0001" in html and "张*" in html
+
+
+def test_item_page_links_the_printable_guide(client):
+    login(client, "village")
+    page = client.get("/items/GF00201000").get_data(as_text=True)
+    assert "/items/GF00201000/guide.pdf" in page and "办事指南（打印版）" in page
