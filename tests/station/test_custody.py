@@ -437,3 +437,18 @@ def test_central_custody_part_clears_carried_folders_and_shows_issues(village):
         assert shown.source == "central" and "多个站点" in shown.message.text("zh")
         with pytest.raises(ValueError):
             custody.apply_custody_part(json.dumps({**document, "station": TOWNSHIP_CODE}).encode())
+
+
+def test_a_real_key_speaking_for_another_station_is_refused_as_forged(village, township):
+    case = receive_case(village)
+    key = node_of(village).keys.signing_key
+    fields = {
+        "case_id": case.id, "case_number": case.number, "item_code": ITEM, "sending_station": OTHER_TOWNSHIP_CODE,
+        "masked_applicant": "张*明", "material_count": 1, "manifest_id": "X-M01",
+    }  # fmt: skip
+    label = receipts.sign_qr_payload(
+        "c", fields, key.private_bytes(), key.key_id
+    )  # the village's genuine key
+    with in_(township), pytest.raises(CustodyRefusedError) as caught:
+        custody.receive_folder(node_of(township).keys.signing_key, TOWNSHIP_ACTOR, label)
+    assert caught.value.message.code == "custody_label_forged"

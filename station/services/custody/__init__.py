@@ -31,6 +31,7 @@ from .issues import (
 )
 from .labels import (
     CaseCustody,
+    KnownKey,
     Registered,
     custody_of_case,
     known_station_keys,
@@ -51,7 +52,7 @@ from .manifests import (
 )
 
 __all__ = [
-    "Actor", "CarriedFolder", "CaseCustody", "apply_custody_part", "custody_of_case", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
+    "Actor", "CarriedFolder", "CaseCustody", "KnownKey", "apply_custody_part", "custody_of_case", "CustodyAuthorization", "CustodyFolder", "CustodyIssue", "CustodyManifest",
     "CustodyReceipt", "CustodyRefusedError", "Registered", "StationIssue", "agents", "authorization_document",
     "authorizations_of", "carried_by", "create_manifest", "current_calendar", "discard_manifest",
     "dispatch_manifest", "item_warnings", "known_station_keys", "level_of_station", "manifest_candidates",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,14 +39,28 @@ from .common import (
 # --- receipt by signed label ---------------------------------------------------------------------------------
 
 
-def known_station_keys(signing_key: SigningKey, identity: StationIdentity | None = None) -> dict[str, bytes]:
-    """Key reference (16 hex) → raw public key, from the registry central sent and this station's own key."""
-    keys = {signing_key.key_id[: receipts.KEY_REF_LENGTH]: signing_key.public_raw}
+@dataclass(frozen=True)
+class KnownKey:
+    """A station signing key this station trusts for labels: whose it is and at which level."""
+
+    station: str
+    level: str
+    public: bytes
+
+
+def known_station_keys(
+    signing_key: SigningKey, identity: StationIdentity | None = None
+) -> dict[str, KnownKey]:
+    """Key reference (16 hex) → key, from the registry central sent (live keys only) and this station's own key."""
+    identity = identity or StationIdentity.current()
+    keys: dict[str, KnownKey] = {}
+    if identity is not None:
+        own = KnownKey(identity.station_code, identity.level, signing_key.public_raw)
+        keys[signing_key.key_id[: receipts.KEY_REF_LENGTH]] = own
     sources: list[str] = []
     stored = NodeState.read(REGISTRY_KEY)
     if isinstance(stored, str):
         sources.append(stored)
-    identity = identity or StationIdentity.current()
     if identity is not None and identity.central_info:
         registry_text = json.loads(identity.central_info).get("registry")
         if isinstance(registry_text, str):
@@ -59,24 +73,33 @@ def known_station_keys(signing_key: SigningKey, identity: StationIdentity | None
         for entry in registry.stations.values():
             for key in entry.keys:
                 if key.revoked_after is None:
-                    keys.setdefault(key.key_id[: receipts.KEY_REF_LENGTH], key.sign_public)
+                    ref = key.key_id[: receipts.KEY_REF_LENGTH]
+                    keys.setdefault(ref, KnownKey(entry.station_id, entry.level, key.sign_public))
     return keys
 
 
-def read_label(text: str, lookup: Callable[[str], bytes | None]) -> dict[str, Any]:
-    """Verify a typed or scanned folder label; a bad one is refused with what to do about it."""
+def _forged() -> CustodyRefusedError:
+    return _refuse(
+        "custody_label_forged",
+        "卷宗标签签名无效：标签可能被篡改或伪造，不能签收。请核对纸质交接单并联系送出站点",
+        "The folder label's signature is invalid: it may have been altered or forged and cannot be "
+        "received. Check the paper manifest and call the sending station",
+    )
+
+
+def read_label(text: str, keys: Mapping[str, KnownKey]) -> tuple[dict[str, Any], KnownKey]:
+    """Verify a typed or scanned folder label and the station that signed it; a bad one is refused with what to
+    do about it. A label is genuine only when signed by the key of the very station it names as the sender."""
     cleaned = "".join(text.split())
     if not cleaned:
         raise _refuse("custody_label_empty", "请扫描或输入卷宗标签内容", "Scan or type the folder label")
     try:
-        return receipts.verify_qr_payload(cleaned, lookup, expected_kind=receipts.CUSTODY)
+        fields = receipts.verify_qr_payload(
+            cleaned, lambda ref: keys[ref].public if ref in keys else None, expected_kind=receipts.CUSTODY
+        )
+        signer = keys[receipts.parse_qr_payload(cleaned)[2]]
     except SignatureError as e:
-        raise _refuse(
-            "custody_label_forged",
-            "卷宗标签签名无效：标签可能被篡改或伪造，不能签收。请核对纸质交接单并联系送出站点",
-            "The folder label's signature is invalid: it may have been altered or forged and cannot be "
-            "received. Check the paper manifest and call the sending station",
-        ) from e
+        raise _forged() from e
     except UnknownKeyError as e:
         raise _refuse(
             "custody_label_unknown_station",
@@ -90,6 +113,9 @@ def read_label(text: str, lookup: Callable[[str], bytes | None]) -> dict[str, An
             "这不是有效的卷宗标签（内容不完整或不是交接单上的二维码）",
             "This is not a valid folder label (incomplete, or not the QR code of a manifest folder)",
         ) from e
+    if signer.station != fields["sending_station"]:
+        raise _forged()  # signed by a real key, but one station speaking for another
+    return fields, signer
 
 
 @dataclass(frozen=True)
@@ -112,7 +138,7 @@ def receive_folder(
     """签收: register a folder from its label; works offline and before the case's data has arrived."""
     now = now or _now()
     identity = station()
-    fields = read_label(label_text, known_station_keys(signing_key, identity).get)
+    fields, signer = read_label(label_text, known_station_keys(signing_key, identity))
     if fields["sending_station"] == identity.station_code:
         raise _refuse(
             "custody_own_folder",
@@ -128,7 +154,11 @@ def receive_folder(
             return Registered(existing, False, CaseRecord.get_or_none(CaseRecord.id == case_id) is not None)
         direction = Direction.DOWN if fields["sending_station"] == identity.parent_code else Direction.UP
         record = CaseRecord.get_or_none(CaseRecord.id == case_id)
-        state = CaseState(record.state) if record is not None else _assumed_state(identity, direction, None)
+        state = (
+            CaseState(record.state)
+            if record is not None
+            else _assumed_state(identity, direction, signer.level)
+        )
         try:
             intent = check_transition(state, "receive_custody", Level(identity.level), _role(actor))
         except TransitionError as e:
