@@ -21,7 +21,7 @@ from sync_protocol.events import new_uuid7
 
 from ..db import write_transaction
 from ..models import CaseRecord
-from .cases import CASE, Actor, _append, case_view, project_case, station
+from .cases import CASE, Actor, append_case_event, case_view, project_case, station
 from .log import find_by_idempotency_key
 from .reference import current_catalog, today, working_days_after
 
@@ -294,7 +294,7 @@ def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: s
         if problems:
             return None, problems
         full = {"from": view.state.value if view.state else None, "to": intent.to_state.value, **payload}
-        _append(actor, CASE, case_id, event_type, full, token)
+        append_case_event(actor, CASE, case_id, event_type, full, token)
         return project_case(case_id), {}
 
 
@@ -362,12 +362,12 @@ def rate_case(
         comment = _text(form, "comment")
         if comment:
             payload["comment"] = comment
-        _append(actor, CASE, case_id, "rated", payload, token)
+        append_case_event(actor, CASE, case_id, "rated", payload, token)
         if level <= 2:
             due = working_days_after(on, FOLLOWUP_WORKING_DAYS)
             opened = {"followup_id": new_uuid7(), "rating_id": rating_id, "opened_on": on.isoformat(),
                       "due_on": due.isoformat()}  # fmt: skip
-            _append(actor, CASE, case_id, "followup_opened", opened, f"{token}.followup")
+            append_case_event(actor, CASE, case_id, "followup_opened", opened, f"{token}.followup")
         return project_case(case_id), {}
 
 
@@ -430,5 +430,5 @@ def record_followup(actor: Actor, case_id: str, followup_id: str, form: Form, to
             return None, {
                 "step": message("followup_closed", "该回访单不存在或已办结", "No open follow-up with this id")
             }
-        _append(actor, CASE, case_id, f"followup_{step}", payload, token)
+        append_case_event(actor, CASE, case_id, f"followup_{step}", payload, token)
         return project_case(case_id), {}

@@ -108,7 +108,7 @@ def station() -> StationIdentity:
     return identity
 
 
-def _problem(code: str, zh: str, en: str, **params: Any) -> Message:
+def form_problem(code: str, zh: str, en: str, **params: Any) -> Message:
     return message(code, zh, en, **params)
 
 
@@ -119,48 +119,48 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
     problems: dict[str, Message] = {}
     name = form.applicant_name.strip()
     if not name:
-        problems["applicant_name"] = _problem(
+        problems["applicant_name"] = form_problem(
             "name_required", "请填写申请人姓名", "Enter the applicant's name"
         )
     elif len(name) > 50:
-        problems["applicant_name"] = _problem(
+        problems["applicant_name"] = form_problem(
             "name_too_long", "姓名不能超过 50 个字", "A name has at most 50 characters"
         )
     id_problem = citizen_id_problem(form.id_number, today=on, allow_demo_prefix=True)
     if not form.id_number.strip():
-        problems["id_number"] = _problem("id_required", "请填写身份证号码", "Enter the ID number")
+        problems["id_number"] = form_problem("id_required", "请填写身份证号码", "Enter the ID number")
     elif id_problem is not None:
         problems["id_number"] = id_problem
     if not form.phone.strip():
-        problems["phone"] = _problem("phone_required", "请填写联系电话", "Enter a phone number")
+        problems["phone"] = form_problem("phone_required", "请填写联系电话", "Enter a phone number")
     else:
         phone = phone_problem(form.phone)
         if phone is not None:
             problems["phone"] = phone
     if form.has_agent:
         if not form.agent_name.strip():
-            problems["agent_name"] = _problem(
+            problems["agent_name"] = form_problem(
                 "agent_name_required", "请填写代理人姓名", "Enter the agent's name"
             )
         agent_id = citizen_id_problem(form.agent_id_number, today=on, allow_demo_prefix=True)
         if agent_id is not None:
             problems["agent_id_number"] = agent_id
         elif form.agent_id_number.strip() and _same_person(form.agent_id_number, form.id_number, on):
-            problems["agent_id_number"] = _problem(
+            problems["agent_id_number"] = form_problem(
                 "agent_is_applicant", "代理人不能是申请人本人", "The agent cannot be the applicant"
             )
         if item.requires_personal_appearance:
-            problems["agent_name"] = _problem(
+            problems["agent_name"] = form_problem(
                 "personal_appearance",
                 "该事项依法须申请人本人到场，不能委托代理",
                 "This item requires the applicant in person: no agent",
             )
     if Level(level) not in item.receiving_levels:
-        problems["item_code"] = _problem(
+        problems["item_code"] = form_problem(
             "item_not_received_here", "本站不能受理或收件该事项", "This station cannot receive this item"
         )
-    if form.decision not in _decisions_for(level):
-        problems["decision"] = _problem(
+    if form.decision not in decisions_for(level):
+        problems["decision"] = form_problem(
             "bad_decision", "请选择办理方式", "Choose what to do with the application"
         )
     deferred = 0
@@ -168,7 +168,7 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
         status = form.materials.get(material.key, "")
         field_name = f"material_{material.key}"
         if status not in MATERIAL_CHOICES:
-            problems[field_name] = _problem(
+            problems[field_name] = form_problem(
                 "material_status",
                 "请为“{name}”选择收取情况",
                 "Choose the status of '{name}'",
@@ -178,31 +178,31 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
         if status == "deferred":
             deferred += 1
             if not material.deferrable:
-                problems[field_name] = _problem(
+                problems[field_name] = form_problem(
                     "not_deferrable", "“{name}”不可容缺", "'{name}' cannot be deferred", name=material.name_zh
                 )
         if status == "promised" and not material.promise_replaceable:
-            problems[field_name] = _problem(
+            problems[field_name] = form_problem(
                 "not_promisable",
                 "“{name}”不可用告知承诺替代",
                 "'{name}' cannot be replaced by a promise",
                 name=material.name_zh,
             )
         if status == "missing" and material.required and form.decision in ("accept", "accept_with_gaps"):
-            problems[field_name] = _problem(
+            problems[field_name] = form_problem(
                 "missing_blocks_acceptance",
                 "必要材料“{name}”缺失，不能受理：请出具一次性告知书",
                 "Required material '{name}' is missing: issue a one-time correction notice instead",
                 name=material.name_zh,
             )
     if form.decision == "accept" and deferred:
-        problems["decision"] = _problem(
+        problems["decision"] = form_problem(
             "deferred_needs_gaps",
             "有容缺材料时请选择“容缺受理”",
             "With deferred materials choose 'accept with gaps'",
         )
     if form.decision == "accept_with_gaps" and not deferred:
-        problems["decision"] = _problem(
+        problems["decision"] = form_problem(
             "gaps_need_deferred",
             "容缺受理至少要有一项容缺材料",
             "Accepting with gaps needs at least one deferred material",
@@ -220,7 +220,7 @@ def _same_person(a: str, b: str, on: dt.date) -> bool:
         return False
 
 
-def _decisions_for(level: str) -> tuple[str, ...]:
+def decisions_for(level: str) -> tuple[str, ...]:
     return ("receive",) if level == "village" else INTAKE_DECISIONS
 
 
@@ -238,7 +238,7 @@ def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str
     return case_number(implementation_code(organ, item.code), on, short, highest + 1)
 
 
-def _append(actor: Actor, kind: str, aggregate_id: str, local_type: str, payload: Mapping[str, Any], key: str,
+def append_case_event(actor: Actor, kind: str, aggregate_id: str, local_type: str, payload: Mapping[str, Any], key: str,
             catalog_version: int = 0, base_version: int = 0) -> Event:  # fmt: skip
     validate_payload(local_type, payload)
     return append_event(
@@ -251,6 +251,10 @@ def _append(actor: Actor, kind: str, aggregate_id: str, local_type: str, payload
         catalog_version=catalog_version,
         base_version=base_version,
     ).event
+
+
+# The older private name, still used by the documents and custody code.
+_append = append_case_event
 
 
 def _central_recipient(identity: StationIdentity) -> bytes | None:
@@ -294,7 +298,7 @@ def _find_or_create_applicant(
     if recipient is not None:
         # Central gets the number sealed to its own key: plaintext never sits in the log or on a stick.
         payload["id_ciphertext"] = base64.b64encode(seal(number.encode("ascii"), [recipient])).decode("ascii")
-    _append(actor, APPLICANT, applicant_id, "applicant_created", payload, key)
+    append_case_event(actor, APPLICANT, applicant_id, "applicant_created", payload, key)
     return Applicant.create(
         id=applicant_id,
         name=payload["name"],
@@ -385,7 +389,7 @@ def receive_application(
             "materials": [{"key": m.key, "status": form.materials[m.key]} for m in item.materials],
             "idempotency_key": form.token,
         }
-        _append(actor, CASE, case_id, "received", received, form.token, catalog.catalog_version)
+        append_case_event(actor, CASE, case_id, "received", received, form.token, catalog.catalog_version)
         if form.decision in ("accept", "accept_with_gaps"):
             _decide_acceptance(actor, case_id, item, form, on, intent.to_state, catalog.default_supply_days)
         return project_case(case_id, actor.username)
@@ -409,7 +413,7 @@ def _decide_acceptance(actor: Actor, case_id: str, item: Item, form: IntakeForm,
                 gaps.append({"material": material.key, "supply_by": working_days_after(on, days).isoformat()})
         payload["gaps"] = gaps
     event_type = {"accept": "accepted", "accept_with_gaps": "accepted_with_gaps"}[form.decision]
-    _append(actor, CASE, case_id, event_type, payload, f"{form.token}.{form.decision}")
+    append_case_event(actor, CASE, case_id, event_type, payload, f"{form.token}.{form.decision}")
 
 
 def _check(state: CaseState | None, action: str, level: Level, actor: Actor):

@@ -86,7 +86,7 @@ def intake(item_code: str):
             open_cases = case_service.open_cases_of(existing_applicant.id)
         duplicate = [c for c in open_cases if c.item_code == item.code]
         if duplicate and not request.form.get("confirm_duplicate"):
-            problems["duplicate"] = case_service._problem(
+            problems["duplicate"] = case_service.form_problem(
                 "open_case_exists",
                 "该申请人已有同一事项的在办件 {number}；如确需另立一件，请勾选确认",
                 "This applicant already has an open case {number} for this item; tick the box to file another",
@@ -103,7 +103,7 @@ def intake(item_code: str):
     else:
         form = case_service.IntakeForm(token=secrets.token_hex(16), item_code=item.code)
         form.materials = {m.key: "" for m in item.materials}
-    decisions = case_service._decisions_for(identity.level)
+    decisions = case_service.decisions_for(identity.level)
     status = 422 if problems else 200
     return render_template(
         "cases/intake.html",
@@ -194,7 +194,7 @@ def complete(case_id: str):
     record = _case_or_404(case_id)
     signed_by = request.form.get("signed_by", "").strip()[:50]
     if not signed_by:
-        problem = case_service._problem(
+        problem = case_service.form_problem(
             "signed_by_required", "请填写签收人", "Enter who signed for the result"
         )
         return _render_case(record, {"signed_by": problem}, request.form.to_dict(), "complete")
@@ -323,7 +323,7 @@ def bundle_intake(code: str):
         merged=merged,
         form=form,
         problems=problems,
-        decisions=case_service._decisions_for(identity.level),
+        decisions=case_service.decisions_for(identity.level),
         identity=identity,
         existing_applicant=None,
         open_cases=[],
