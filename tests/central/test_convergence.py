@@ -307,7 +307,7 @@ def check_any_order_converges(template: Template, files: list[File]) -> None:
     assert got["cases"] == expected["cases"]
 
 
-CONVERGENCE = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CONVERGENCE = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @CONVERGENCE
