@@ -320,6 +320,29 @@ def _release_held(
             return released, heads
 
 
+def _absorb_held(event_ids: list[str], station_code: str, batch_id: int) -> None:
+    """Held copies of events this batch just appended are no longer held; a batch that only waited for those
+    events is complete (its events reached the log through another batch)."""
+    rows = list(
+        HeldEvent.select(HeldEvent.id, HeldEvent.batch_id)
+        .where(HeldEvent.station_code == station_code, HeldEvent.event_id.in_(event_ids))
+        .tuples()
+    )
+    if not rows:
+        return
+    HeldEvent.delete().where(HeldEvent.id.in_([r[0] for r in rows])).execute()
+    for other in {r[1] for r in rows if r[1] != batch_id}:
+        absorbed = sum(1 for r in rows if r[1] == other)
+        remaining = HeldEvent.select().where(HeldEvent.batch_id == other).count()
+        Batch.update(
+            {Batch.duplicate_count: Batch.duplicate_count + absorbed, Batch.held_count: remaining}
+        ).where(Batch.id == other).execute()
+        if remaining == 0:
+            Batch.update(status="applied", reason="").where(
+                Batch.id == other, Batch.status == "pending_gap"
+            ).execute()
+
+
 def _batch_status(decision: BatchDecision) -> tuple[str, str]:
     outcomes = [d.outcome for d in decision.decisions]
     for outcome, reason in QUARANTINE_OUTCOMES.items():
@@ -368,10 +391,7 @@ def _apply(batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
             if first is not None:
                 record_integrity(station_code, reason, first.event, batch.id)
         _set_heads(station_code, decision.heads)
-        HeldEvent.delete().where(
-            HeldEvent.station_code == station_code,
-            HeldEvent.event_id.in_([d.event.event_id for d in appended]),
-        ).execute()
+        _absorb_held([d.event.event_id for d in appended], station_code, batch.id)
         held_batches = dict(
             HeldEvent.select(HeldEvent.event_id, HeldEvent.batch_id)
             .where(HeldEvent.station_code == station_code)
