@@ -13,6 +13,7 @@ from typing import Any
 
 from casework.caseview import CaseView, fold
 from casework.events import CaseEvent
+from casework.wire import casework_type
 from sync_protocol.events import REHOME, Event, parse_event
 
 from ..models import CaseRecord, LogEvent, utcnow
@@ -54,8 +55,10 @@ def _effective(events: Iterable[tuple[int, Event]]) -> list[tuple[int, Event]]:
 
 
 def _case_event(event: Event) -> CaseEvent:
+    # Stations log "case.received"; casework folds "received" (casework.wire is the one mapping).
+    wire = event.effective_type
     return CaseEvent(
-        type=event.effective_type,
+        type=casework_type(wire) or wire,
         payload=event.effective_payload,
         at=event.wall_ms,
         actor=event.actor,
