@@ -221,7 +221,7 @@ def test_township_registers_a_folder_before_the_case_data_arrives(village, towns
         registered = custody.receive_folder(
             node_of(township).keys.signing_key, TOWNSHIP_ACTOR, "  " + label[:50] + "\n" + label[50:]
         )
-        assert registered.created and not registered.case_known
+        assert registered.created and not registered.case_known and registered.warning is None
         assert (registered.receipt.case_number, registered.receipt.masked_applicant) == (case.number, "张*明")
         assert CaseRecord.get_or_none(CaseRecord.id == case.id) is None
     [event] = wire_events(township, "case.custody_received")
@@ -452,3 +452,14 @@ def test_a_real_key_speaking_for_another_station_is_refused_as_forged(village, t
     with in_(township), pytest.raises(CustodyRefusedError) as caught:
         custody.receive_folder(node_of(township).keys.signing_key, TOWNSHIP_ACTOR, label)
     assert caught.value.message.code == "custody_label_forged"
+
+
+def test_folder_from_a_village_of_another_township_is_registered_with_a_warning(village, tmp_path):
+    other = township_app(tmp_path, OTHER_TOWNSHIP_CODE)
+    install_registry(other, registry_for((village, VILLAGE_CODE, "village", TOWNSHIP_CODE)))
+    case = receive_case(village)
+    label = labels_of(village, dispatched_manifest(village, [case]))[case.id]
+    with in_(other):
+        registered = custody.receive_folder(node_of(other).keys.signing_key, TOWNSHIP_ACTOR, label)
+    assert registered.created  # the paper is here: it is registered all the same
+    assert registered.warning is not None and TOWNSHIP_CODE in registered.warning.text("zh")

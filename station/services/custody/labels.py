@@ -12,7 +12,7 @@ from casework.catalog import Level
 from casework.custody import (
     Direction,
 )
-from casework.errors import TransitionError
+from casework.errors import Message, TransitionError, message
 from casework.lifecycle import CaseState, check_transition
 from sync_protocol import receipts
 from sync_protocol.errors import MalformedError, ProtocolError, SignatureError, UnknownKeyError
@@ -46,6 +46,7 @@ class KnownKey:
     station: str
     level: str
     public: bytes
+    parent: str = ""
 
 
 def known_station_keys(
@@ -55,7 +56,7 @@ def known_station_keys(
     identity = identity or StationIdentity.current()
     keys: dict[str, KnownKey] = {}
     if identity is not None:
-        own = KnownKey(identity.station_code, identity.level, signing_key.public_raw)
+        own = KnownKey(identity.station_code, identity.level, signing_key.public_raw, identity.parent_code)
         keys[signing_key.key_id[: receipts.KEY_REF_LENGTH]] = own
     sources: list[str] = []
     stored = NodeState.read(REGISTRY_KEY)
@@ -74,7 +75,9 @@ def known_station_keys(
             for key in entry.keys:
                 if key.revoked_after is None:
                     ref = key.key_id[: receipts.KEY_REF_LENGTH]
-                    keys.setdefault(ref, KnownKey(entry.station_id, entry.level, key.sign_public))
+                    keys.setdefault(
+                        ref, KnownKey(entry.station_id, entry.level, key.sign_public, entry.parent)
+                    )
     return keys
 
 
@@ -123,6 +126,22 @@ class Registered:
     receipt: CustodyReceipt
     created: bool  # False: this station had already registered the folder
     case_known: bool  # the case data is already at this station
+    warning: Message | None = None  # e.g. the folder seems meant for another station
+
+
+def _misrouted(identity: StationIdentity, signer: KnownKey, direction: Direction) -> Message | None:
+    """Paper is registered wherever it is; but say so when it looks meant for another station (central raises
+    the wrong-station issue once it sees the dispatch)."""
+    if direction is Direction.UP and signer.parent and signer.parent != identity.station_code:
+        return message(
+            "custody_probably_misrouted",
+            "注意：送出站点 {sender} 隶属 {parent}，本卷宗可能并非送往本站，请与代办员核实",
+            "Note: the sending station {sender} belongs to {parent}; this folder may not be meant for this "
+            "station. Check with the agent",
+            sender=signer.station,
+            parent=signer.parent,
+        )
+    return None
 
 
 def _assumed_state(identity: StationIdentity, direction: Direction, sender_level: str | None) -> CaseState:
@@ -182,7 +201,7 @@ def receive_folder(
         receipt = CustodyReceipt.get(
             (CustodyReceipt.manifest_id == manifest_id) & (CustodyReceipt.case_id == case_id)
         )
-        return Registered(receipt, True, record is not None)
+        return Registered(receipt, True, record is not None, _misrouted(identity, signer, direction))
 
 
 def recent_receipts(limit: int = 30) -> list[CustodyReceipt]:
