@@ -260,6 +260,22 @@ def _followups(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX case_followup_due ON case_followup (status, due_on)")
 
 
+def _central_case_events(db: SqliteDatabase) -> None:
+    # Central's own events about this station's cases (decisions, conflict resolutions) from downstream bundles,
+    # kept verbatim and folded into the case view after the station's own events.
+    db.execute_sql(
+        """CREATE TABLE central_case_event (
+            event_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            hlc TEXT NOT NULL,
+            body BLOB NOT NULL,
+            received_at TEXT NOT NULL
+        )"""
+    )
+    db.execute_sql("CREATE INDEX central_case_event_case ON central_case_event (case_id, hlc)")
+
+
 def _append_only(db: SqliteDatabase, table: str) -> None:
     for verb in ("UPDATE", "DELETE"):
         db.execute_sql(
@@ -278,6 +294,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0005_downstream", _downstream),
     ("0006_custody", _custody),
     ("0007_followups", _followups),
+    ("0008_central_case_events", _central_case_events),
 )
 
 

@@ -188,3 +188,17 @@ class CaseFollowup(BaseModel):
 
     class Meta:
         table_name = "case_followup"
+
+
+class CentralCaseEvent(BaseModel):
+    """An event of central's own log about one of this station's cases (from a downstream bundle)."""
+
+    event_id = TextField(primary_key=True)
+    case_id = TextField()
+    event_type = TextField()
+    hlc = TextField()
+    body = BlobField()
+    received_at = TextField()
+
+    class Meta:
+        table_name = "central_case_event"

@@ -21,16 +21,24 @@ from casework.caseview import CaseView
 from casework.catalog import Item, Level
 from casework.deadlines import ClockStatus, compute_clock
 from casework.errors import Message, TransitionError, message
-from casework.events import CaseEvent, fold, validate_payload
+from casework.events import SCHEMAS, CaseEvent, fold, validate_payload
 from casework.identifiers import case_number, check_citizen_id, implementation_code
 from casework.lifecycle import CaseState, Role, check_transition
-from sync_protocol.events import Event, new_uuid7
+from sync_protocol.events import Event, new_uuid7, parse_event
 from sync_protocol.fieldcrypt import FieldCipher
 from sync_protocol.seal import decode_recipient, seal
 
 from ..db import write_transaction
 from ..errors import ActionRefusedError
-from ..models import Applicant, CaseFollowup, CaseMaterial, CaseRecord, EventLog, StationIdentity
+from ..models import (
+    Applicant,
+    CaseFollowup,
+    CaseMaterial,
+    CaseRecord,
+    CentralCaseEvent,
+    EventLog,
+    StationIdentity,
+)
 from .log import append_event, events_of, find_by_idempotency_key
 from .reference import current_calendar, current_catalog, today, working_days_after
 from .search import index_case
@@ -423,14 +431,40 @@ def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
         raise ActionRefusedError(e.message.text("zh")) from e
 
 
+def case_events(case_id: str) -> list[Event]:
+    """The station's own events of the case in log order, then central's events on it in clock order: central
+    decides, and the station rebases on what central sent back (SYNC-DESIGN §1)."""
+    own = events_of(CASE, case_id)
+    seen = {e.event_id for e in own}
+    central = [
+        parse_event(bytes(row.body))
+        for row in CentralCaseEvent.select()
+        .where(CentralCaseEvent.case_id == case_id)
+        .order_by(CentralCaseEvent.hlc)
+    ]
+    return own + [e for e in central if e.event_id not in seen]
+
+
 def case_view(case_id: str) -> CaseView:
     """Fold the case's events (casework rules) into its current view."""
     return fold(
         CaseEvent(
-            casework_type(e.type) or e.type, e.payload, at=e.wall_ms, actor=e.actor, station=e.station_id
-        )
-        for e in events_of(CASE, case_id)
+            casework_type(e.effective_type) or e.effective_type,
+            e.effective_payload,
+            at=e.wall_ms,
+            actor=e.actor,
+            station=e.station_id,
+        )  # fmt: skip
+        for e in case_events(case_id)
+        if (casework_type(e.effective_type) or "") in SCHEMAS
     )
+
+
+def central_notes(case_id: str) -> list[Event]:
+    """Central's events on the case that are not case transitions (conflict resolutions …), for the case page."""
+    rows = CentralCaseEvent.select().where(CentralCaseEvent.case_id == case_id).order_by(CentralCaseEvent.hlc)
+    events = [parse_event(bytes(row.body)) for row in rows]
+    return [e for e in events if (casework_type(e.effective_type) or "") not in SCHEMAS]
 
 
 def clock_of(view: CaseView, item: Item, on: dt.date) -> ClockStatus:

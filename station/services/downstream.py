@@ -9,15 +9,16 @@ from datetime import UTC, datetime
 
 from casework.errors import CaseworkError
 from sync_protocol.bundles import BundleState, VerifiedBundle
+from sync_protocol.errors import ProtocolError
 
 from ..db import write_transaction
-from ..models import DownstreamPart, NodeState, StationIdentity
+from ..models import CaseRecord, CentralCaseEvent, DownstreamPart, NodeState, StationIdentity
 from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "bundle_state"
 REGISTRY_KEY = "registry"
-APPLIED_HERE = frozenset({"catalog", "calendar", "acks", "registry", "certificate"})
+APPLIED_HERE = frozenset({"catalog", "calendar", "acks", "registry", "certificate", "decisions", "events"})
 
 
 def bundle_state() -> BundleState:
@@ -30,6 +31,36 @@ def bundle_state() -> BundleState:
         part_versions=dict(raw["part_versions"]),
         trusted_time_ms=raw["trusted_time_ms"],
     )
+
+
+def _apply_case_events(data: bytes) -> bool:
+    """Keep central's events on our cases (one per line) and re-project those cases; other lines stay only in
+    the stored part. Returns False when a line does not parse (the part is kept unapplied for a human)."""
+    from sync_protocol.events import parse_event
+
+    from .cases import project_case
+
+    try:
+        events = [parse_event(line) for line in data.split(b"\n") if line]
+    except ProtocolError as e:
+        log.warning("downstream events part not applied: %s", e)
+        return False
+    touched = set()
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for event in events:
+        if (
+            event.aggregate_kind != "case"
+            or not CaseRecord.select().where(CaseRecord.id == event.aggregate_id).exists()
+        ):
+            continue
+        CentralCaseEvent.insert(
+            event_id=event.event_id, case_id=event.aggregate_id, event_type=event.type, hlc=event.hlc,
+            body=event.body, received_at=now,
+        ).on_conflict_ignore().execute()  # fmt: skip
+        touched.add(event.aggregate_id)
+    for case_id in sorted(touched):
+        project_case(case_id)
+    return True
 
 
 def _apply_part(part_type: str, data: bytes) -> bool:
@@ -54,6 +85,8 @@ def _apply_part(part_type: str, data: bytes) -> bool:
     except (ValueError, UnicodeDecodeError, CaseworkError) as e:
         log.warning("downstream %s part not applied: %s", part_type, e)
         return False
+    if part_type in ("decisions", "events"):
+        return _apply_case_events(data)
     if part_type == "acks":
         from .sync import receive_ack
 

@@ -147,6 +147,7 @@ def _render_case(
         active=active,
         new_token=new_token,
         agent=Applicant.get_or_none(Applicant.id == view.agent_id) if view.agent_id else None,
+        central_notes=case_service.central_notes(case_id),
     ), (422 if problems else 200)
 
 
