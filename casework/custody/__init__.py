@@ -22,6 +22,7 @@ from .anomalies import (
     custody_anomalies,
     holding_anomalies,
     holdings_from_events,
+    parse_hop_days,
 )
 from .authorization import (
     POWER_LABELS,
@@ -89,6 +90,7 @@ __all__ = [
     "custody_from_events",
     "holding_anomalies",
     "holdings_from_events",
+    "parse_hop_days",
     "local_day",
     "manifest_number",
     "new_manifest",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -17,6 +18,7 @@ from .common import (
     CONFLICT_CLASS,
     DEFAULT_TRANSIT_DAYS,
     RESULT_HOLD_DAYS,
+    CustodyError,
     Direction,
     local_day,
     text,
@@ -53,6 +55,50 @@ class CustodyLimits:
             return self.hop_days[(from_station, to_station)]
         levels = (level_of(from_station) or "", level_of(to_station) or "")
         return self.hop_days.get(levels, self.default_transit_days)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> CustodyLimits:
+        """Limits from a node's settings (``CUSTODY_*``; any missing one keeps its default).
+
+        ``CUSTODY_HOP_DAYS`` lists per-hop limits, by level or by station code:
+        ``"village>township=3; township>county=5; 990101101201>990101101000=2"``.
+
+        Raises:
+            CustodyError: a hop rule or a number that cannot be read (code ``bad_custody_setting``).
+        """
+        defaults = cls()
+        hops = dict(defaults.hop_days)
+        hops.update(parse_hop_days(str(settings.get("CUSTODY_HOP_DAYS") or "")))
+        return cls(
+            hop_days=hops,
+            default_transit_days=_days(settings, "CUSTODY_TRANSIT_DAYS", defaults.default_transit_days),
+            result_hold_days=_days(settings, "CUSTODY_RESULT_HOLD_DAYS", defaults.result_hold_days),
+            village_hold_days=_days(settings, "CUSTODY_VILLAGE_HOLD_DAYS", defaults.village_hold_days),
+            receipt_grace_days=_days(settings, "CUSTODY_RECEIPT_GRACE_DAYS", defaults.receipt_grace_days),
+        )
+
+
+_HOP_RULE = re.compile(r"\s*([a-z0-9]+)\s*>\s*([a-z0-9]+)\s*=\s*(\d{1,3})\s*")
+
+
+def parse_hop_days(spec: str) -> dict[tuple[str, str], int]:
+    """``"village>township=3; township>county=5"`` → {("village", "township"): 3, ("township", "county"): 5}."""
+    hops: dict[tuple[str, str], int] = {}
+    for rule in filter(None, (r.strip() for r in re.split(r"[;,\n]", spec))):
+        match = _HOP_RULE.fullmatch(rule)
+        if match is None:
+            raise CustodyError(text("bad_custody_setting", setting="CUSTODY_HOP_DAYS", value=rule))
+        hops[(match.group(1), match.group(2))] = int(match.group(3))
+    return hops
+
+
+def _days(settings: Mapping[str, Any], name: str, default: int) -> int:
+    raw = settings.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool) or not str(raw).strip().isdigit():
+        raise CustodyError(text("bad_custody_setting", setting=name, value=raw))
+    return int(str(raw).strip())
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,11 @@ TEXTS: Mapping[str, tuple[str, str]] = {
         "The result of case {case} has been at {station} since {since} and has not been delivered within "
         "{limit} working days",
     ),
+    "bad_custody_setting": (
+        "设置 {setting} 的值“{value}”无法识别（工作日数应为整数，如 village>township=3）",
+        "Setting {setting} has a value '{value}' that cannot be read (working days are integers, e.g. "
+        "village>township=3)",
+    ),
     "authorization_no_items": ("委托书须列明委托事项", "The authorization must name the entrusted items"),
     "authorization_no_powers": ("委托权限须逐项列明", "List the entrusted powers one by one"),
     "authorization_blanket_power": (

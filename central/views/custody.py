@@ -6,6 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from casework.custody import CustodyError, CustodyLimits
+
 from ..auth import current_user, requires_roles
 from ..roles import CENTRAL_ADMIN, REVIEWERS
 from ..services import custody as custody_service
@@ -14,17 +16,20 @@ bp = Blueprint("custody", __name__, url_prefix="/custody")
 STATUSES = ("open", "cleared", "resolved")
 
 
-def _grace_limits() -> custody_service.CustodyLimits:
-    return custody_service.CustodyLimits(
-        receipt_grace_days=int(current_app.config.get("CUSTODY_RECEIPT_GRACE_DAYS", 0))
-    )
+def _limits() -> CustodyLimits:
+    """Custody limits from the CUSTODY_* settings; a setting that cannot be read is logged and the defaults hold."""
+    try:
+        return CustodyLimits.from_settings(current_app.config)
+    except CustodyError as e:
+        current_app.logger.warning("custody settings: %s", e.text("en"))
+        return CustodyLimits()
 
 
 @bp.route("/")
 @requires_roles(*REVIEWERS)
 def list_issues():
     # The queue is brought up to date when it is looked at; a periodic task calls the same function.
-    custody_service.refresh_custody(limits=_grace_limits())
+    custody_service.refresh_custody(limits=_limits())
     status = request.args.get("status", "open")
     if status not in STATUSES:
         status = "open"

@@ -6,11 +6,22 @@ import datetime as dt
 import re
 import secrets
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from casework.custody import POWER_LABELS
+from casework.custody import POWER_LABELS, CustodyError, CustodyLimits
 from casework.errors import message
 
 from .. import current_node
@@ -25,6 +36,15 @@ from ..services.reference import CHINA, today
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 CUSTODY_ROLES = (*STATION_STAFF, "proxy_agent")
 TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def _limits() -> CustodyLimits:
+    """Custody limits from the CUSTODY_* settings; a setting that cannot be read is logged and the defaults hold."""
+    try:
+        return CustodyLimits.from_settings(current_app.config)
+    except CustodyError as e:
+        current_app.logger.warning("custody settings: %s", e.text("en"))
+        return CustodyLimits()
 
 
 def _locale() -> str:
@@ -56,7 +76,7 @@ def custody_home_context() -> dict[str, object]:
     """The home page include asks for its issues lazily, so other pages pay nothing."""
 
     def custody_issues() -> list[custody_service.StationIssue]:
-        return custody_service.station_issues(today())
+        return custody_service.station_issues(today(), _limits())
 
     return {
         "custody_issues": custody_issues,
@@ -212,7 +232,7 @@ def mine():
     identity = case_service.station()
     return render_template(
         "custody/mine.html",
-        folders=custody_service.carried_by(g.user.username, today()),
+        folders=custody_service.carried_by(g.user.username, today(), _limits()),
         station_name=lambda code: custody_service.station_name(code, identity),
         today=today(),
     )
@@ -298,5 +318,5 @@ def authorization_pdf(case_id: str, event_id: str):
 @requires_roles(*ALL_STATION_USERS)
 def issues():
     return render_template(
-        "custody/issues.html", issues=custody_service.station_issues(today()), locale=_locale()
+        "custody/issues.html", issues=custody_service.station_issues(today(), _limits()), locale=_locale()
     )

@@ -458,3 +458,34 @@ def test_full_proxy_of_an_item_requiring_personal_appearance_is_refused():
         .items[0]
         .fully_proxiable
     )
+
+
+def test_limits_come_from_node_settings_per_hop_by_level_or_station():
+    limits = CustodyLimits.from_settings(
+        {
+            "CUSTODY_HOP_DAYS": f"village>township=2; township>county=5; {TOWNSHIP}>{COUNTY}=7",
+            "CUSTODY_TRANSIT_DAYS": "4",
+            "CUSTODY_RECEIPT_GRACE_DAYS": 1,
+        }
+    )
+    assert limits.transit_days(VILLAGE, TOWNSHIP, LEVELS.get) == 2
+    assert limits.transit_days(OTHER_TOWNSHIP, COUNTY, LEVELS.get) == 5
+    assert limits.transit_days(TOWNSHIP, COUNTY, LEVELS.get) == 7
+    assert limits.transit_days(COUNTY, TOWNSHIP, LEVELS.get) == 4
+    assert (limits.receipt_grace_days, limits.result_hold_days, limits.village_hold_days) == (1, 5, 3)
+    assert CustodyLimits.from_settings({}) == CustodyLimits()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"CUSTODY_HOP_DAYS": "village to township = 3"},
+        {"CUSTODY_TRANSIT_DAYS": "three"},
+        {"CUSTODY_TRANSIT_DAYS": True},
+    ],
+)
+def test_unreadable_custody_settings_say_which_setting(settings):
+    with pytest.raises(CustodyError) as caught:
+        CustodyLimits.from_settings(settings)
+    assert caught.value.code == "bad_custody_setting"
+    assert next(iter(settings)) in caught.value.text("zh")

@@ -219,3 +219,14 @@ def test_the_sender_hears_that_its_folder_was_received(app, client, village, tow
             {"manifest_id": MANIFEST, "case_id": case_id, "received_at": "2099-01-05T15:00:00+08:00"}
         ]
         assert parse_canonical(custody.custody_issues_part(TOWNSHIP)[1])["received"] == []
+
+
+def test_the_page_uses_the_receipt_grace_setting(client, app, village, township, central_info):
+    app.config["CUSTODY_RECEIPT_GRACE_DAYS"] = "30"  # a receipt may wait a month for its dispatch here
+    case_id = village.receive_case()
+    receive(township, case_id, at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    push(client, township, central_info)
+    login(client, "admin")
+    assert "没有移交记录" not in client.get("/custody/").get_data(as_text=True)
+    app.config["CUSTODY_RECEIPT_GRACE_DAYS"] = "0"
+    assert "没有移交记录" in client.get("/custody/").get_data(as_text=True)
