@@ -24,6 +24,7 @@ from casework.merge import (
     classify_field_edit,
     classify_integrity,
     classify_late_event,
+    classify_stale_catalog,
     classify_transitions,
 )
 from sync_protocol.concurrency import AppliedEvent, check_concurrency
@@ -102,8 +103,17 @@ def _applied_since(case_id: str, base: int) -> list[tuple[AppliedEvent, Event]]:
     return out
 
 
-def _record(resolution: Resolution, event: Event, competing: list[Event], batch_id: int | None) -> Conflict:
-    applied = resolution.automatic and resolution.winner != "applied" and resolution.outcome != "quarantine"
+def _record(
+    resolution: Resolution,
+    event: Event,
+    competing: list[Event],
+    batch_id: int | None,
+    *,
+    keep_applied: bool = False,
+) -> Conflict:
+    applied = keep_applied or (
+        resolution.automatic and resolution.winner != "applied" and resolution.outcome != "quarantine"
+    )
     conflict = Conflict.create(
         conflict_class=LETTER[resolution.conflict_class],
         status="auto_resolved" if resolution.automatic else "open",
@@ -165,6 +175,28 @@ def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> R
     return None
 
 
+def _stale_catalog(event: Event) -> Resolution | None:
+    """Class E: an application accepted under an older catalog than central's newest one."""
+    if event.effective_type != "received" or event.catalog_version <= 0:
+        return None
+    newest = (
+        Publication.select().where(Publication.kind == "catalog").order_by(Publication.version.desc()).first()
+    )
+    if newest is None or event.catalog_version >= newest.version:
+        return None
+    payload = event.effective_payload
+    catalog = load_catalog(bytes(newest.data))
+    try:
+        current = catalog.item(payload["item_code"])
+        withdrawn = False
+    except CaseworkError:
+        current, withdrawn = None, True
+    changed = current is not None and current.version != payload["item_version"]
+    return classify_stale_catalog(
+        event.catalog_version, newest.version, item_withdrawn=withdrawn, eligibility_changed=changed
+    )
+
+
 def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
     """Check every incoming case event against central's view before this batch; record each conflict."""
     found: dict[str, Detected] = {}
@@ -172,6 +204,11 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
     for event in events:
         if event.aggregate_kind != "case" or not event.aggregate_id:
             continue
+        stale = _stale_catalog(event)
+        if stale is not None:
+            # The application itself stands (the case exists); a reviewer checks it under the new rules.
+            conflict = _record(stale, event, [], batch_id, keep_applied=True)
+            found[event.event_id] = Detected(conflict.id, True)
         case = CaseRecord.get_or_none(CaseRecord.case_id == event.aggregate_id)
         if case is None:
             continue

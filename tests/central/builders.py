@@ -63,6 +63,7 @@ class SimStation:
         *,
         events: list[Event] | None = None,
         base_version: int = 0,
+        catalog_version: int = 0,
     ) -> Event:
         log = self.events if events is None else events
         last = log[-1]
@@ -83,11 +84,18 @@ class SimStation:
             aggregate_id=aggregate_id,
             payload=payload,
             base_version=base_version,
+            catalog_version=catalog_version,
         )
         log.append(event)
         return event
 
-    def receive_case(self, case_no: str = "990101101201-20260301-0001") -> str:
+    def receive_case(
+        self,
+        case_no: str = "990101101201-20260301-0001",
+        *,
+        item_code: str = "GF00301000",
+        catalog_version: int = 0,
+    ) -> str:
         case_id = new_uuid7(WALL)
         self.append(
             "received",
@@ -96,7 +104,7 @@ class SimStation:
                 "from": None,
                 "to": "village_received",
                 "case_no": case_no,
-                "item_code": "GF00301000",
+                "item_code": item_code,
                 "item_version": 1,
                 "applicant_id": new_uuid7(WALL),
                 "station": self.code,
@@ -104,6 +112,7 @@ class SimStation:
                 "channel": "village",
                 "materials": [{"key": "application_form", "status": "received"}],
             },
+            catalog_version=catalog_version,
         )
         return case_id
 

@@ -197,3 +197,45 @@ def test_the_queue_lists_open_conflicts_with_owner_and_age(
     assert (
         client.post(f"/conflicts/{conflict_id}/resolve", data={"choice": "apply_incoming"}).status_code == 403
     )
+
+
+def _publish_catalog_v2(app, *, withdraw: str | None = None, bump: str | None = None):
+    import json
+    from importlib import resources
+
+    from central.services.publications import publish_catalog
+
+    data = json.loads(resources.files("casework").joinpath("data/demo_catalog.json").read_bytes())
+    with app.app_context():
+        publish_catalog(json.dumps(data, ensure_ascii=False).encode(), "admin")
+        data["catalog_version"] = 2
+        for item in data["items"]:
+            if item["code"] == withdraw:
+                item["active"] = False
+            if item["code"] == bump:
+                item["version"] = item["version"] + 1
+        publish_catalog(json.dumps(data, ensure_ascii=False).encode(), "admin")
+
+
+def test_an_application_under_an_older_catalog_is_evaluated_under_it(app, client, village, central_info):
+    _publish_catalog_v2(app)
+    village.receive_case(catalog_version=1)
+    push(client, village, central_info, village.events)
+    conflict = Conflict.get()
+    assert (conflict.conflict_class, conflict.status, conflict.outcome) == (
+        "E",
+        "auto_resolved",
+        "evaluate_under_declared_version",
+    )
+    assert CaseRecord.select().count() == 1
+
+
+def test_an_application_for_a_withdrawn_item_goes_to_a_person_but_the_case_exists(
+    app, client, village, central_info
+):
+    _publish_catalog_v2(app, withdraw="GF00301000")
+    village.receive_case(catalog_version=1)
+    push(client, village, central_info, village.events)
+    conflict = Conflict.get()
+    assert (conflict.conflict_class, conflict.status, conflict.incoming_applied) == ("E", "open", True)
+    assert CaseRecord.select().count() == 1
