@@ -12,7 +12,7 @@ from sync_protocol.bundles import BundleState, VerifiedBundle
 from sync_protocol.errors import ProtocolError
 
 from ..db import write_transaction
-from ..models import CaseRecord, CentralCaseEvent, DownstreamPart, NodeState, StationIdentity
+from ..models import CaseRecord, CentralCaseEvent, DownstreamPart, EventLog, NodeState, StationIdentity
 from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _apply_case_events(data: bytes) -> bool:
     the stored part. Returns False when a line does not parse (the part is kept unapplied for a human)."""
     from sync_protocol.events import parse_event
 
-    from .cases import project_case
+    from .cases import case_view, project_case
 
     try:
         events = [parse_event(line) for line in data.split(b"\n") if line]
@@ -47,6 +47,12 @@ def _apply_case_events(data: bytes) -> bool:
         return False
     touched = set()
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    identity = StationIdentity.current()
+    own = [e for e in events if identity is not None and e.station_id == identity.station_code]
+    for event in sorted(own, key=lambda e: e.position):
+        if _restore_own_event(event) and event.aggregate_kind == "case":
+            touched.add(event.aggregate_id)
+    events = [e for e in events if e not in own]
     for event in events:
         if (
             event.aggregate_kind != "case"
@@ -59,7 +65,28 @@ def _apply_case_events(data: bytes) -> bool:
         ).on_conflict_ignore().execute()  # fmt: skip
         touched.add(event.aggregate_id)
     for case_id in sorted(touched):
-        project_case(case_id)
+        if case_view(case_id).case_no:  # a case whose 'received' event is here (ours or restored)
+            project_case(case_id)
+    return True
+
+
+def _restore_own_event(event) -> bool:
+    """Put back one of our own events that central holds and this store lost (restored from a backup): only
+    where it continues our chain exactly (its predecessor is here with the id it names)."""
+    from .log import store_event
+
+    if EventLog.select().where(EventLog.event_id == event.event_id).exists():
+        return False
+    if EventLog.select().where((EventLog.epoch == event.epoch) & (EventLog.seq == event.seq)).exists():
+        log.warning(
+            "central sent our event %s:%s but a different one is stored there", event.epoch, event.seq
+        )
+        return False
+    if event.seq > 1:
+        before = EventLog.get_or_none((EventLog.epoch == event.epoch) & (EventLog.seq == event.seq - 1))
+        if before is None or before.event_id != event.prev:
+            return False
+    store_event(event)
     return True
 
 

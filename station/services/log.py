@@ -119,7 +119,8 @@ def observe_remote_clock(remote: str, wall_ms: int | None = None) -> None:
     NodeState.write(HLC_KEY, clock.to_string())
 
 
-def _store(event: Event) -> None:
+def store_event(event: Event) -> None:
+    """Insert one event row verbatim (the caller checked where it belongs)."""
     EventLog.create(
         station=event.station_id,
         epoch=event.epoch,
@@ -151,7 +152,7 @@ def open_epoch(reason: str, actor: str, wall_ms: int | None = None) -> Event:
         wall_ms=now,
         actor=actor,
     )
-    _store(event)
+    store_event(event)
     return event
 
 
@@ -207,7 +208,7 @@ def append_event(
         catalog_version=catalog_version,
         attachments=attachments,
     )
-    _store(event)
+    store_event(event)
     return Appended(event, created=True)
 
 

@@ -54,3 +54,28 @@ def test_calendar_part_adds_years(township_app):
         assert _apply_part("calendar", json.dumps(document).encode()) is True
     assert 2026 in current_calendar().years
     assert DownstreamPart.select().count() == 0  # parts are recorded by apply_bundle, not by this helper
+
+
+def test_our_own_lost_events_come_back_only_where_they_continue_the_chain(township_app):
+    from station.models import EventLog
+    from station.services.log import append_event
+
+    with write_transaction():
+        first = append_event(actor="t", event_type="case.note_added", aggregate_kind="case", aggregate_id="c9",
+                             payload={"note_id": "n1", "text": "a"}, idempotency_key="n1").event  # fmt: skip
+    lost = build_event(
+        network=first.network, station_id=first.station_id, epoch=1, seq=first.seq + 1, prev=first.event_id,
+        hlc=HLC(first.wall_ms + 1, 0), wall_ms=first.wall_ms + 1, actor="t", idempotency_key="n2",
+        type="case.note_added", schema_version=1, aggregate_kind="case", aggregate_id="c9",
+        payload={"note_id": "n2", "text": "b"},
+    )  # fmt: skip
+    stray = build_event(
+        network=first.network, station_id=first.station_id, epoch=1, seq=first.seq + 5, prev="1" * 64,
+        hlc=HLC(first.wall_ms + 2, 0), wall_ms=first.wall_ms + 2, actor="t", idempotency_key="n3",
+        type="case.note_added", schema_version=1, aggregate_kind="case", aggregate_id="c9",
+        payload={"note_id": "n3", "text": "c"},
+    )  # fmt: skip
+    with write_transaction():
+        assert _apply_case_events(lost.body + b"\n" + stray.body + b"\n")
+    assert EventLog.select().where(EventLog.event_id == lost.event_id).exists()
+    assert not EventLog.select().where(EventLog.event_id == stray.event_id).exists()
