@@ -432,3 +432,16 @@ def record_followup(actor: Actor, case_id: str, followup_id: str, form: Form, to
             }
         append_case_event(actor, CASE, case_id, f"followup_{step}", payload, token)
         return project_case(case_id), {}
+
+
+def add_note(actor: Actor, case_id: str, text: str, token: str) -> tuple[CaseRecord | None, Problems]:
+    """备注: a free-text note on the case (a set-like field: notes from several places are all kept)."""
+    text = text.strip()[:1000]
+    if not text:
+        return None, {"note": message("note_required", "请填写备注内容", "Write the note")}
+    with write_transaction():
+        if find_by_idempotency_key(token) is not None:
+            return CaseRecord.get_by_id(case_id), {}
+        case_view(case_id)
+        append_case_event(actor, CASE, case_id, "note_added", {"note_id": new_uuid7(), "text": text}, token)
+        return project_case(case_id), {}

@@ -339,3 +339,16 @@ class _MaterialsOf:
         self.code = ""
         self.name_zh = ""
         self.name_en = ""
+
+
+@bp.route("/cases/<case_id>/notes", methods=["POST"])
+@requires_roles(*INTAKE_ROLES)
+def add_note(case_id: str):
+    from ..services.actions import add_note as add_case_note
+
+    record = _case_or_404(case_id)
+    updated, problems = add_case_note(_actor(), case_id, request.form.get("note", ""), _action_token())
+    if problems:
+        return _render_case(record, problems, request.form.to_dict(), "note")
+    flash(_("Note added."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))

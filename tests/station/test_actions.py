@@ -172,3 +172,12 @@ def test_followup_runs_until_closed_and_leaves_the_home_list(township_app):
         CLERK, case.id, followup_id, {"step": "visited", "note": "again"}, "f9"
     )
     assert "已办结" in problems["step"].text("zh")
+
+
+def test_notes_are_kept_on_the_case(township_app):
+    case = _receive(township_app)
+    _, problems = actions.add_note(CLERK, case.id, "  ", "n0")
+    assert "note" in problems
+    actions.add_note(CLERK, case.id, "申请人下午补交材料", "n1")
+    actions.add_note(CLERK, case.id, "申请人下午补交材料", "n1")
+    assert case_view(case.id).notes == ["申请人下午补交材料"]
