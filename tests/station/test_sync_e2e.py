@@ -187,3 +187,50 @@ def test_usb_round_trip_through_central_import_and_export(tmp_path, central):
     with dbmod.bound(app.extensions["station"].database):
         summary = sync_summary()
     assert summary["ack_version"] >= 1 and summary["unacked"] == 0, (imported.output, summary)
+
+
+def test_kill9_during_sync_then_sync_again_converges(tmp_path, central):
+    import os
+    import signal
+
+    from station.services.cases import Actor, IntakeForm, receive_application
+    from station.services.log import read_head, verify_tail
+    from station.services.sync import stored_ack
+
+    from .helpers import citizen_id
+
+    central_url, code = central
+    instance = _station_instance(tmp_path, central_url, code)
+    app = create_app({"INSTANCE_PATH": str(instance), "HUEY_IMMEDIATE": True})
+    node = app.extensions["station"]
+    with dbmod.bound(node.database):
+        for n in range(60):
+            data = intake_data(f"k9s-{n}")
+            form = IntakeForm(
+                token=f"k9s-{n}", item_code="GF00201000", applicant_name="赵六",
+                id_number=citizen_id(f"99010119800101{n:03d}"), phone=data["phone"],
+                materials={k[9:]: v for k, v in data.items() if k.startswith("material_")},
+            )  # fmt: skip
+            receive_application(node.keys.field_cipher, Actor("village", "village_staff"), form)
+    env = {**os.environ, "YICIBAN_STATION_SYNC_BATCH_EVENTS": "10", "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "station", "sync", "--instance", str(instance)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    time.sleep(1.0)
+    if child.poll() is None:
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while True:
+        result = CliRunner().invoke(
+            main, ["sync", "--instance", str(instance)], env={"YICIBAN_STATION_SYNC_BATCH_EVENTS": "10"}
+        )
+        assert result.exit_code == 0, result.output
+        with dbmod.bound(node.database):
+            summary = sync_summary()
+            if summary["unacked"] == 0:
+                head = read_head()
+                assert stored_ack().for_epoch(head.epoch).through == head.seq
+                assert verify_tail(10_000).seq == head.seq
+                break
+        assert time.monotonic() < deadline, summary
+        time.sleep(0.5)
