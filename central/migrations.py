@@ -72,6 +72,13 @@ def m0004_report_summaries(db: Database) -> None:
     db.create_tables([KpiCaseSummary])
 
 
+def m0005_custody(db: Database) -> None:
+    """代办 custody at central: folder pairs, holdings, class-D custody issues (central.services.custody)."""
+    from .services.custody import MODELS
+
+    db.create_tables(list(MODELS))
+
+
 def m0006_conflicts(db: Database) -> None:
     """Conflict records (classes A–G) with owner, age and resolution."""
     db.create_tables(models.MODELS_0006)
@@ -82,6 +89,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0002_ingest,
     m0003_downstream,
     m0004_report_summaries,
+    m0005_custody,
     m0006_conflicts,
 )
 

@@ -38,8 +38,9 @@ from sync_protocol.canonical import canonical_bytes
 from sync_protocol.events import REHOME, Event, parse_event
 
 from ..db import write_transaction
-from ..models import BaseModel, CaseRecord, LogEvent, Publication, Station, utcnow
+from ..models import BaseModel, CaseRecord, Conflict, LogEvent, Publication, Station, utcnow
 from .audit import record_audit
+from .conflicts import append_resolution
 from .projections import case_events
 
 CONFLICT_CLASS = "D"
@@ -107,6 +108,7 @@ class CustodyIssue(BaseModel):
     resolved_by = CharField(max_length=64, default="")
     resolution = TextField(default="")
     revision = IntegerField(default=0)
+    conflict_id = IntegerField(null=True)  # the Conflict row (class D) in central's conflict queue
 
     class Meta:
         table_name = "custody_issues"
@@ -247,6 +249,18 @@ def _level_of(code: str) -> str | None:
     return station.level if station is not None else None
 
 
+def _sender_of(pair: CustodyPair) -> str:
+    """The sending station: from the dispatch when central has it, else the station whose manifest numbering
+    the id carries (``<station code>-<date>-Mnn``), when that is a registered station, else the case's origin."""
+    if pair.from_station:
+        return str(pair.from_station)
+    prefix = pair.manifest_id.split("-", 1)[0]
+    if len(prefix) == 12 and prefix.isdigit() and Station.get_or_none(Station.code == prefix) is not None:
+        return prefix
+    record = CaseRecord.get_or_none(CaseRecord.case_id == pair.case_id)
+    return record.origin_station if record is not None else ""
+
+
 def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
     out = []
     for row in rows:
@@ -263,6 +277,7 @@ def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
                 r["station"],
                 r["by"],
                 to_moment(r["at"]),
+                sending_station=_sender_of(row),
                 case_number=row.case_number,
                 ref=r["event"],
             )
@@ -305,11 +320,55 @@ def refresh_custody(
         return result
 
 
+CLEARED_OUTCOME = "custody_cleared"  # the missing half arrived: the anomaly closed by itself
+SETTLED_OUTCOME = "custody_settled"  # a person established where the paper is
+
+
+def _open_conflict(anomaly: CustodyAnomaly) -> int:
+    """The issue's record in central's conflict queue (class D, owned by the first station concerned)."""
+    conflict = Conflict.create(
+        conflict_class=CONFLICT_CLASS, status="open", outcome=anomaly.kind.value[:32],
+        reason_zh=anomaly.message.text("zh"), reason_en=anomaly.message.text("en"),
+        station_code=anomaly.stations[0] if anomaly.stations else "", aggregate_id=anomaly.case_id,
+        incoming_applied=True,  # custody events always count; only people can say where the paper is
+    )  # fmt: skip
+    return int(conflict.id)
+
+
+def _close_conflict(conflict_id: int | None, outcome: str, actor: str, *, automatic: bool) -> None:
+    """Close the conflict with a central resolution event in the log (it reaches the stations downstream)."""
+    conflict = Conflict.get_or_none(Conflict.id == conflict_id) if conflict_id else None
+    if conflict is None or conflict.status != "open":
+        return
+    conflict.status = "auto_resolved" if automatic else "resolved"
+    conflict.outcome = outcome
+    conflict.resolved_at = utcnow()
+    conflict.resolved_by = "" if automatic else actor[:64]
+    conflict.resolution_event_id = append_resolution(conflict, outcome, actor, automatic=automatic)
+    conflict.save()
+
+
+def _adopt_resolutions_made_in_the_queue(cursor: CustodyCursor) -> bool:
+    """A person may settle a class-D conflict from the general conflict queue: the issue follows."""
+    changed = False
+    for row in CustodyIssue.select().where(
+        (CustodyIssue.status == "open") & CustodyIssue.conflict_id.is_null(False)
+    ):
+        conflict = Conflict.get_or_none(Conflict.id == row.conflict_id)
+        if conflict is not None and conflict.status == "resolved":
+            CustodyIssue.update(
+                status="resolved", closed_at=conflict.resolved_at or utcnow(), resolved_by=conflict.resolved_by,
+                resolution=conflict.outcome, revision=cursor.revision + 1,
+            ).where(CustodyIssue.key == row.key).execute()  # fmt: skip
+            changed = True
+    return changed
+
+
 def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> RefreshResult:
     now = utcnow()
     current = {a.key: a for a in anomalies}
     opened, cleared = [], []
-    changed = False
+    changed = _adopt_resolutions_made_in_the_queue(cursor)
     for key, anomaly in current.items():
         row = CustodyIssue.get_or_none(CustodyIssue.key == key)
         values = {
@@ -318,14 +377,13 @@ def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> Refr
             "since": anomaly.since.isoformat(), "age_days": anomaly.age_days,
             "description_zh": anomaly.message.text("zh"), "description_en": anomaly.message.text("en"),
         }  # fmt: skip
-        if row is None:
-            CustodyIssue.create(key=key, status="open", raised_at=now, revision=cursor.revision + 1, **values)
-            opened.append(key)
-            changed = True
-        elif row.status == "cleared":
-            CustodyIssue.update(status="open", closed_at=None, revision=cursor.revision + 1, **values).where(
-                CustodyIssue.key == key
-            ).execute()
+        if row is None or row.status == "cleared":
+            fresh = {**values, "status": "open", "closed_at": None, "revision": cursor.revision + 1,
+                     "conflict_id": _open_conflict(anomaly)}  # fmt: skip
+            if row is None:
+                CustodyIssue.create(key=key, raised_at=now, **fresh)
+            else:
+                CustodyIssue.update(**fresh).where(CustodyIssue.key == key).execute()
             opened.append(key)
             changed = True
         elif row.status == "open" and (row.description_zh, row.stations) != (
@@ -335,12 +393,17 @@ def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> Refr
             CustodyIssue.update(revision=cursor.revision + 1, **values).where(
                 CustodyIssue.key == key
             ).execute()
+            if row.conflict_id:
+                Conflict.update(reason_zh=values["description_zh"], reason_en=values["description_en"]).where(
+                    Conflict.id == row.conflict_id
+                ).execute()
             changed = True
     for row in CustodyIssue.select().where(CustodyIssue.status == "open"):
         if row.key not in current:
             CustodyIssue.update(status="cleared", closed_at=now, revision=cursor.revision + 1).where(
                 CustodyIssue.key == row.key
             ).execute()
+            _close_conflict(row.conflict_id, CLEARED_OUTCOME, "central", automatic=True)
             cleared.append(row.key)
             changed = True
     if changed:
@@ -350,7 +413,7 @@ def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> Refr
 
 
 def resolve_issue(key: str, actor: str, note: str) -> CustodyIssue | None:
-    """A human's resolution (where the paper really is); recorded in the audit log and sent to the stations."""
+    """A person's resolution (where the paper really is): audited, and a central resolution event in the log."""
     with write_transaction():
         row = CustodyIssue.get_or_none(CustodyIssue.key == key)
         if row is None or row.status == "resolved":
@@ -362,6 +425,7 @@ def resolve_issue(key: str, actor: str, note: str) -> CustodyIssue | None:
             status="resolved", closed_at=utcnow(), resolved_by=actor[:64], resolution=note.strip()[:2000],
             revision=cursor.revision,
         ).where(CustodyIssue.key == key).execute()  # fmt: skip
+        _close_conflict(row.conflict_id, SETTLED_OUTCOME, actor, automatic=False)
         record_audit(
             actor, "resolution", key, {"class": CONFLICT_CLASS, "kind": row.kind, "note": note.strip()[:500]}
         )

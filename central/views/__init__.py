@@ -6,9 +6,34 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, audit, auth, batches, cases, conflicts, home, publications, reports, stations, verify
+    from . import (
+        api,
+        audit,
+        auth,
+        batches,
+        cases,
+        conflicts,
+        custody,
+        home,
+        publications,
+        reports,
+        stations,
+        verify,
+    )
 
-    for module in (auth, home, stations, batches, cases, conflicts, publications, audit, reports, verify):
+    for module in (
+        auth,
+        home,
+        stations,
+        batches,
+        cases,
+        conflicts,
+        publications,
+        audit,
+        reports,
+        custody,
+        verify,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     from flask_wtf.csrf import CSRFProtect

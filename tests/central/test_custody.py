@@ -230,3 +230,49 @@ def test_the_page_uses_the_receipt_grace_setting(client, app, village, township,
     assert "没有移交记录" not in client.get("/custody/").get_data(as_text=True)
     app.config["CUSTODY_RECEIPT_GRACE_DAYS"] = "0"
     assert "没有移交记录" in client.get("/custody/").get_data(as_text=True)
+
+
+def test_each_issue_is_a_class_d_conflict_closed_by_a_central_resolution_event(
+    app, client, village, township, central_info
+):
+    from central.models import Conflict, LogEvent
+
+    case_id = village.receive_case()
+    dispatch(village, case_id)
+    receive(township, case_id)
+    push(client, township, central_info)
+    _, issues = refresh(app, D(2026, 3, 3))
+    row = issues["receipt_without_dispatch"]
+    with app.app_context():
+        conflict = Conflict.get_by_id(row.conflict_id)
+        assert (conflict.conflict_class, conflict.status, conflict.aggregate_id) == ("D", "open", case_id)
+        assert conflict.station_code == VILLAGE and "没有移交记录" in conflict.reason_zh
+    push(client, village, central_info)
+    refresh(app, D(2026, 3, 3))
+    with app.app_context():
+        conflict = Conflict.get_by_id(row.conflict_id)
+        assert (conflict.status, conflict.outcome) == ("auto_resolved", custody.CLEARED_OUTCOME)
+        event = LogEvent.get(LogEvent.event_id == conflict.resolution_event_id)
+        assert (event.station_code, event.event_type, event.aggregate_id) == (
+            "central",
+            "conflict_resolved",
+            case_id,
+        )
+
+
+def test_settling_the_conflict_in_the_general_queue_resolves_the_custody_issue(
+    app, client, village, township, central_info
+):
+    from central.services.conflicts import resolve
+
+    case_id = village.receive_case()
+    receive(township, case_id)
+    push(client, township, central_info)
+    _, issues = refresh(app, D(2026, 3, 3))
+    row = issues["receipt_without_dispatch"]
+    with app.app_context():
+        resolve(row.conflict_id, "dismiss", "admin")
+    _, issues = refresh(app, D(2026, 3, 3))
+    assert "receipt_without_dispatch" not in issues
+    with app.app_context():
+        assert custody.CustodyIssue.get_by_id(row.key).status == "resolved"
