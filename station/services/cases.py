@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -530,7 +529,3 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
         )
     index_case(row)
     return row
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -103,6 +103,16 @@ def intake(item_code: str):
     else:
         form = case_service.IntakeForm(token=secrets.token_hex(16), item_code=item.code)
         form.materials = {m.key: "" for m in item.materials}
+        looked_up = request.args.get("id_number", "").strip()[:40]
+        if looked_up:
+            # Search before create: a known applicant is filled in and their open cases are shown first.
+            form.id_number = looked_up
+            existing_applicant = case_service.find_applicant(node.keys.field_cipher, looked_up, today())
+            if existing_applicant is not None:
+                form.applicant_name = existing_applicant.name
+                form.phone = existing_applicant.phone
+                form.address = existing_applicant.address
+                open_cases = case_service.open_cases_of(existing_applicant.id)
     decisions = case_service.decisions_for(identity.level)
     status = 422 if problems else 200
     return render_template(

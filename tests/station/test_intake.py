@@ -149,3 +149,13 @@ def test_agent_cannot_be_the_applicant(client):
     login(client, "village")
     response = _post(client, intake_data("agent-2", agent_name="张三", agent_id_number=citizen_id()))
     assert response.status_code == 422 and "代理人不能是申请人本人" in response.get_data(as_text=True)
+
+
+def test_search_before_create_fills_in_a_known_applicant_and_shows_open_cases(client):
+    login(client, "village")
+    _post(client, intake_data("sbc-1"))
+    case = CaseRecord.get()
+    page = client.get(f"{INTAKE}?id_number={citizen_id()}").get_data(as_text=True)
+    assert 'value="张三"' in page and 'value="13800138000"' in page and case.number in page
+    unknown = client.get(f"{INTAKE}?id_number={citizen_id('99010119900202456')}").get_data(as_text=True)
+    assert "本站尚无此人记录" in unknown
