@@ -463,3 +463,25 @@ def test_folder_from_a_village_of_another_township_is_registered_with_a_warning(
         registered = custody.receive_folder(node_of(other).keys.signing_key, TOWNSHIP_ACTOR, label)
     assert registered.created  # the paper is here: it is registered all the same
     assert registered.warning is not None and TOWNSHIP_CODE in registered.warning.text("zh")
+
+
+def test_results_carried_back_before_the_decision_syncs_are_registered_at_the_village(village, township):
+    case = receive_case(village)
+    dispatched_manifest(village, [case])  # the village's view of the case stays in transit until sync
+    key = node_of(township).keys.signing_key
+    fields = {
+        "case_id": case.id, "case_number": case.number, "item_code": ITEM, "sending_station": TOWNSHIP_CODE,
+        "masked_applicant": "张*明", "material_count": 2, "manifest_id": f"{TOWNSHIP_CODE}-20261120-M01",
+    }  # fmt: skip
+    label = receipts.sign_qr_payload("c", fields, key.private_bytes(), key.key_id)
+    install_registry(village, registry_for((township, TOWNSHIP_CODE, "township", COUNTY_CODE)))
+    with in_(village):
+        registered = custody.receive_folder(node_of(village).keys.signing_key, VILLAGE_ACTOR, label)
+        assert registered.created and registered.case_known
+        assert CaseRecord.get_by_id(case.id).state == "in_transit"
+    [event] = wire_events(village, "case.custody_received")
+    assert (event.payload["from"], event.payload["to"], event.payload["direction"]) == (
+        "in_transit",
+        "in_transit",
+        "down",
+    )

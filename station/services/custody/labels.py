@@ -179,11 +179,17 @@ def receive_folder(
             else _assumed_state(identity, direction, signer.level)
         )
         try:
-            intent = check_transition(state, "receive_custody", Level(identity.level), _role(actor))
+            to_state = check_transition(
+                state, "receive_custody", Level(identity.level), _role(actor)
+            ).to_state
         except TransitionError as e:
-            raise CustodyRefusedError(e.message) from e
+            if direction is not Direction.DOWN or state is not CaseState.IN_TRANSIT:
+                raise CustodyRefusedError(e.message) from e
+            # Results carried back can reach an offline village before the decision does: the paper is here,
+            # so the receipt is recorded and the case's state follows when the decision arrives by sync.
+            to_state = state
         payload = {
-            "from": state.value, "to": intent.to_state.value, "manifest_id": manifest_id,
+            "from": state.value, "to": to_state.value, "manifest_id": manifest_id,
             "received_by": actor.username, "at": _iso(now), "direction": direction.value,
         }  # fmt: skip
         event_id = _append(actor, case_id, "custody_received", payload, _key("receive", manifest_id, case_id))
