@@ -101,6 +101,7 @@ def audit_action_label(action: str) -> str:
         "resolution": _("conflict resolved"),
         "published": _("reference data published"),
         "bundle_issued": _("downstream bundle issued"),
+        "key_rotated": _("station key rotated"),
     }
     return labels.get(action, action)
 

@@ -26,6 +26,7 @@ ACTIONS = (
     "resolution",
     "published",
     "bundle_issued",
+    "key_rotated",
 )
 
 

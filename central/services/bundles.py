@@ -1,7 +1,8 @@
 """Downstream bundles (下行包), SYNC-DESIGN §10: per station, signed by central, sealed to the station's key.
 
 Parts: the station's latest ack, the registry, the catalog, the calendars, central's decisions (conflict
-resolutions) concerning the station, and the station's certificate. A bundle
+resolutions) concerning the station, routed events (other stations' events on the cases it serves, and its own
+events a restore lost), and the station's certificate. A bundle
 is a delta (only parts whose version moved, ``prev`` = the last bundle's id) when the station has applied the last
 one, and a snapshot (every part) when it is further behind or has nothing. Bundles are built when asked for and
 kept verbatim, so asking again gives the same bytes.
@@ -15,13 +16,23 @@ from dataclasses import dataclass
 
 from sync_protocol.bundles import BundlePart, build_bundle
 from sync_protocol.checkpoint import parse_checkpoint
-from sync_protocol.events import parse_event
+from sync_protocol.events import EPOCH_OPEN, parse_event
 from sync_protocol.schema import ZERO_ID
 from sync_protocol.seal import decode_recipient
 
 from ..db import write_transaction
 from ..errors import NotFoundError
-from ..models import Ack, Batch, CaseRecord, DownstreamBundle, LogEvent, Station, StationKey, TrustDocument
+from ..models import (
+    Ack,
+    Batch,
+    CaseRecord,
+    DownstreamBundle,
+    LogEvent,
+    QuarantinedEvent,
+    Station,
+    StationKey,
+    TrustDocument,
+)
 from .publications import calendar_part, latest_catalog
 
 SOFT_EXPIRY_MS = 30 * 24 * 3600 * 1000
@@ -57,6 +68,9 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     decisions = decisions_part(station_code)
     if decisions is not None:
         parts["decisions"] = decisions
+    routed = events_part(station_code)
+    if routed is not None:
+        parts["events"] = routed
     key = (
         StationKey.select()
         .where(StationKey.station_code == station_code)
@@ -104,6 +118,80 @@ def decisions_part(station_code: str) -> BundlePart | None:
     if not bodies:
         return None
     return BundlePart("decisions", version, b"".join(bodies))
+
+
+EVENTS_PART_CAP = 15 * 1024 * 1024
+
+
+def _served_stations(station: Station) -> list[str]:
+    """Whose cases a station sees: its own, and for a township its villages, for a county its whole area."""
+    codes = [station.code]
+    frontier = [station.code]
+    while frontier:
+        children = [row.code for row in Station.select(Station.code).where(Station.parent_code.in_(frontier))]
+        codes.extend(children)
+        frontier = children
+    return codes
+
+
+def _lost_own_positions(station_code: str) -> list[tuple[int, int]]:
+    """(epoch, after_seq) ranges a restore or fork recovery left behind: the station lost its events after the
+    point its new epoch links to, and central still holds them."""
+    lost = []
+    opened = LogEvent.select(LogEvent.body).where(
+        LogEvent.station_code == station_code, LogEvent.event_type == EPOCH_OPEN
+    )
+    # A restore epoch still waiting for review has already told us what the station lost.
+    waiting = QuarantinedEvent.select(QuarantinedEvent.body).where(
+        QuarantinedEvent.station_code == station_code, QuarantinedEvent.seq == 1
+    )
+    for (body,) in list(opened.tuples()) + list(waiting.tuples()):
+        event = parse_event(bytes(body))
+        if event.payload["prev_epoch"] and event.payload["reason"] in ("restore", "fork_recovery"):
+            lost.append((event.payload["prev_epoch"], event.payload["prev_seq"]))
+    return lost
+
+
+def events_part(station_code: str) -> BundlePart | None:
+    """Station events the station should hold but did not write here: other stations' events on the cases it
+    serves (routing: the origin, the current handler, a township's villages), and its own events a restore lost.
+    Newline-terminated bodies in central order; the newest that fit under the cap; version = newest central_seq."""
+    station = Station.get_or_none(Station.code == station_code)
+    if station is None:
+        return None
+    served = _served_stations(station)
+    cases = CaseRecord.select(CaseRecord.case_id).where(
+        CaseRecord.origin_station.in_(served) | CaseRecord.owner_station.in_(served)
+    )
+    condition = (
+        (LogEvent.aggregate_kind == "case")
+        & LogEvent.aggregate_id.in_(cases)
+        & (LogEvent.station_code != station_code)
+        & (LogEvent.station_code != "central")
+    )
+    for epoch, after_seq in _lost_own_positions(station_code):
+        condition |= (
+            (LogEvent.station_code == station_code) & (LogEvent.epoch == epoch) & (LogEvent.seq > after_seq)
+        )
+    rows = (
+        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+        .where(condition)
+        .order_by(LogEvent.central_seq.desc())
+        .tuples()
+    )
+    chosen: list[bytes] = []
+    size = 0
+    version = 0
+    for central_seq, body in rows:
+        data = bytes(body) + b"\n"
+        if size + len(data) > EVENTS_PART_CAP:
+            break
+        chosen.append(data)
+        size += len(data)
+        version = max(version, central_seq)
+    if not chosen:
+        return None
+    return BundlePart("events", version, b"".join(reversed(chosen)))
 
 
 def _live_box_key(station_code: str) -> bytes:

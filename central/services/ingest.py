@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sync_protocol.batch import OpenedBatch, open_batch
 from sync_protocol.errors import ProtocolError, UnknownKeyError
-from sync_protocol.events import EPOCH_OPEN, REHOME, Event, parse_event
+from sync_protocol.events import EPOCH_OPEN, KEY_ROTATE, REHOME, Event, parse_event
 from sync_protocol.ingest import (
     BatchDecision,
     EpochHistory,
@@ -45,7 +45,7 @@ from .acks import issue_ack
 from .audit import record_audit
 from .conflicts import detect, record_integrity
 from .projections import refresh_cases
-from .registry import key_status, public_key_lookup
+from .registry import key_status, public_key_lookup, rotate_key
 
 QUARANTINE_OUTCOMES = {
     Outcome.FORK: "fork",
@@ -370,7 +370,7 @@ def _mark_released_batches(released: list[EventDecision], batch_of: dict[str, in
             ).execute()
 
 
-def _apply(batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
+def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
     checkpoint = opened.checkpoint
     station_code = checkpoint.station_id
     now = utcnow()
@@ -392,6 +392,8 @@ def _apply(batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOutcome:
                 record_integrity(station_code, reason, first.event, batch.id)
         _set_heads(station_code, decision.heads)
         _absorb_held([d.event.event_id for d in appended], station_code, batch.id)
+        for rotation in (d.event for d in appended if d.event.type == KEY_ROTATE):
+            rotate_key(rotation, runtime.network_id, runtime.keys.central)
         held_batches = dict(
             HeldEvent.select(HeldEvent.event_id, HeldEvent.batch_id)
             .where(HeldEvent.station_code == station_code)
@@ -468,8 +470,11 @@ def ingest_file(runtime, name: str) -> IngestOutcome:
         return _set_aside(runtime.instance, batch, "quarantined", e)
     except ProtocolError as e:
         return _set_aside(runtime.instance, batch, "rejected", e)
-    outcome = _apply(batch, opened, int(time.time() * 1000))
+    outcome = _apply(runtime, batch, opened, int(time.time() * 1000))
     issue_ack(opened.checkpoint.station_id, runtime.network_id, runtime.keys.central)
+    if any(e.type == KEY_ROTATE for e in opened.events):
+        for waiting in reevaluate_unknown_key_batches():
+            ingest_file(runtime, waiting)  # files signed by the new key that arrived before its announcement
     return outcome
 
 

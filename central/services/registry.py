@@ -88,3 +88,50 @@ def public_key_lookup(station_code: str, key_id: str) -> bytes:
     if row is None:
         raise UnknownKeyError("station or key not enrolled", station=station_code, key_id=key_id)
     return bytes.fromhex(row.sign_public)
+
+
+def rotate_key(event, network: str, central_key: SigningKey) -> str:
+    """A ``key.rotate`` event central accepted: enroll the announced key (new certificate, same epoch) and revoke
+    the old one after the announcement, in the ingest transaction. Returns the new key id."""
+    from peewee import fn
+
+    from sync_protocol.keys import key_id as key_id_of
+    from sync_protocol.trust import issue_certificate
+
+    from ..models import utcnow
+    from .audit import record_audit
+
+    station = Station.get_by_id(event.station_id)
+    sign_public = bytes.fromhex(event.payload["sign_pub"])
+    box_public = bytes.fromhex(event.payload["box_pub"])
+    new_id = key_id_of(sign_public)
+    if StationKey.get_or_none(StationKey.key_id == new_id) is not None:
+        return new_id  # the same announcement seen again (a rehome, a re-delivery)
+    serial = (StationKey.select(fn.MAX(StationKey.serial)).scalar() or 0) + 1
+    certificate = issue_certificate(
+        network=network,
+        station_id=station.code,
+        level=station.level,
+        parent=station.parent_code or "",
+        sign_public=sign_public,
+        box_public=box_public,
+        epoch=event.epoch,
+        serial=serial,
+        issued_ms=event.wall_ms,
+        central_key=central_key,
+    )
+    StationKey.update(
+        revoked_after_epoch=event.epoch, revoked_after_seq=event.seq, revoked_at=utcnow()
+    ).where(StationKey.station_code == station.code, StationKey.revoked_after_epoch.is_null()).execute()
+    StationKey.create(
+        station_code=station.code,
+        key_id=new_id,
+        sign_public=sign_public.hex(),
+        box_public=box_public.hex(),
+        certificate=certificate.raw,
+        serial=serial,
+    )
+    Station.update(key_id=new_id).where(Station.code == station.code).execute()
+    publish_registry(network, central_key)
+    record_audit(station.code, "key_rotated", station.code, {"key_id": new_id, "after_seq": event.seq})
+    return new_id

@@ -143,3 +143,32 @@ def test_resolutions_reach_the_station_in_the_decisions_part(app, client, villag
     decisions = {p.type: p for p in bundle.parts}["decisions"].data.splitlines()
     resolution = parse_event(decisions[-1])
     assert resolution.station_id == "central" and resolution.payload["outcome"] == "keep_applied"
+
+
+def test_routed_events_reach_the_township_and_lost_events_come_back_after_a_restore(
+    app, client, village, central_info
+):
+    from sync_protocol.events import parse_event
+
+    from .builders import SimStation
+    from .conftest import TOWNSHIP, issue
+
+    case_id = village.receive_case()
+    put(client, village.batch(village.events, central_info))
+    township = SimStation(TOWNSHIP, central_info["network"])
+    client.post("/api/v1/enroll", data=township.enrollment_request(issue(app, TOWNSHIP)))
+    bundle = open_bundle(client.get(f"/api/v1/stations/{TOWNSHIP}/bundles?after=0"), township, central_info)
+    routed = [parse_event(line) for line in {p.type: p for p in bundle.parts}["events"].data.splitlines()]
+    assert [(e.station_id, e.aggregate_id) for e in routed] == [(VILLAGE_CODE, case_id)]
+    # The village restores an old backup (it lost seq 2) and opens epoch 2 linked to seq 1.
+    restored = SimStation(village.code, central_info["network"], signing=village.signing, box=village.box)
+    restored.epoch = 2
+    restored.clock = village.clock
+    restored.open_epoch(reason="restore", previous_head=(1, 1, village.events[0].event_id))
+    put(client, restored.batch(restored.events, central_info))
+    own = open_bundle(client.get(f"/api/v1/stations/{village.code}/bundles?after=0"), village, central_info)
+    lost = [parse_event(line) for line in {p.type: p for p in own.parts}["events"].data.splitlines()]
+    assert [(e.epoch, e.seq) for e in lost] == [(1, 2)]
+
+
+VILLAGE_CODE = "990101101201"

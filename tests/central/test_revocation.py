@@ -84,3 +84,39 @@ def test_enrollment_by_file(stations, instance_path, tmp_path, client):
         cli, ["enroll-file", "--instance", str(instance_path), str(reply_file), "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code == 1 and "malformed" in bad.output
+
+
+@pytest.mark.parametrize("new_key_first", [False, True])
+def test_key_rotation_enrolls_the_announced_key(client, village, central_info, new_key_first):
+    from central.models import StationKey
+    from sync_protocol.events import key_rotate_event
+    from sync_protocol.keys import BoxKey, SigningKey
+
+    village.receive_case()
+    new_signing, new_box = SigningKey.generate(), BoxKey.generate()
+    last = village.events[-1]
+    village.events.append(
+        key_rotate_event(
+            network="test-net",
+            station_id=VILLAGE,
+            epoch=1,
+            seq=last.seq + 1,
+            prev=last.event_id,
+            new_sign_public=new_signing.public_raw,
+            new_box_public=new_box.public_raw,
+            hlc=village._tick(),
+            wall_ms=village.clock.wall_ms,
+            actor="system",
+        )
+    )
+    announcement = village.batch(village.events, central_info)  # signed by the old key
+    village.signing, village.box = new_signing, new_box
+    village.receive_case("990101101201-20260301-0002")
+    later = village.batch(village.events[-1:], central_info)  # signed by the new key
+    for batch in [later, announcement] if new_key_first else [announcement, later]:
+        put(client, batch)
+    assert Batch.get(Batch.name == later.name).status == "applied"
+    assert [e.seq for e in LogEvent.select().order_by(LogEvent.seq)] == [1, 2, 3, 4]
+    old, new = StationKey.select().order_by(StationKey.serial)
+    assert (old.revoked_after_epoch, old.revoked_after_seq) == (1, 3) and new.key_id == new_signing.key_id
+    assert AuditEntry.select().where(AuditEntry.action == "key_rotated").exists()
