@@ -44,3 +44,5 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         yield Demo(**urls)
     finally:
         process.stop(signal.SIGINT, timeout=30)
+        process._reader.join(timeout=5)  # the reader has seen the end of the output; now close our pipe end
+        process.proc.stdout.close()

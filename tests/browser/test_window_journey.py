@@ -192,3 +192,21 @@ def test_notice_never_promises_a_date_the_station_could_not_compute(demo):
                 f"受理通知书 promises completion on {promised} for a {LONG_LIMIT_DAYS}-working-day item accepted "
                 f"on {accepted_on}, although the station could not compute the deadline"
             )
+
+
+def test_item_guide_prints_in_chinese(demo):
+    """The item's 办事指南, printable offline (issue 4 item 2): opened from the intake form, it names the item, and
+    its text is Chinese — no internal code such as an enum value where the applicant reads who may apply."""
+    with chromium_page() as page:
+        log_in(page, demo.township, "township")
+        page.goto(f"{demo.township}/cases/new/{ITEM_CODE}")
+        page.get_by_role("link", name="办事指南").click()
+        page.get_by_role("link", name="办事指南（打印版）").click()
+        assert ITEM_NAME in page.get_by_role("heading", level=1).first.inner_text()
+        sheet = page.inner_text("main")
+        assert "申请材料" in sheet and DEFERRED_MATERIAL in sheet
+        screenshot(page, "window-09-item-guide")
+        reply = page.request.get(urljoin(page.url, f"/items/{ITEM_CODE}/guide.pdf"))
+        assert reply.status == 200 and reply.body().startswith(b"%PDF")
+        latin = set(re.findall(r"[A-Za-z_]{2,}", sheet.replace(ITEM_CODE, "")))
+        assert latin == set(), f"words of code in the printed guide: {sorted(latin)}"
