@@ -23,6 +23,7 @@ from casework.errors import Message, TransitionError, message
 from casework.events import SCHEMAS, CaseEvent, fold, validate_payload
 from casework.identifiers import case_number, check_citizen_id, implementation_code
 from casework.lifecycle import CaseState, Role, check_transition
+from casework.wire import casework_type, wire_type
 from sync_protocol.events import Event, new_uuid7, parse_event
 from sync_protocol.fieldcrypt import FieldCipher
 from sync_protocol.seal import decode_recipient, seal
@@ -46,7 +47,6 @@ CASE = "case"
 APPLICANT = "applicant"
 ID_CONTEXT = "applicant.id_number"
 ID_LOOKUP_CONTEXT = "citizen_id"
-_APPLICANT_WIRE = {"applicant_created": "applicant.created", "applicant_edited": "applicant.edited"}
 _LEVEL_LETTER = {"village": "V", "township": "T", "county": "C"}
 # Which lifecycle role a login acts in at each station level, most specific first.
 _ROLE_PREFERENCE = {
@@ -54,17 +54,6 @@ _ROLE_PREFERENCE = {
     "township": ("township_clerk", "proxy_agent"),
     "county": ("county_clerk", "proxy_agent"),
 }
-
-
-def wire_type(casework_type: str) -> str:
-    return _APPLICANT_WIRE.get(casework_type, f"case.{casework_type}")
-
-
-def casework_type(wire: str) -> str | None:
-    for local, remote in _APPLICANT_WIRE.items():
-        if remote == wire:
-            return local
-    return wire[len("case.") :] if wire.startswith("case.") else None
 
 
 @dataclass(frozen=True)
