@@ -91,10 +91,12 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
 
         central.get_by_role("navigation").get_by_role("link", name="批次").click()
         central.get_by_label("站点").fill(VILLAGE_CODE)
-        central.get_by_role("button", name="筛选").click()
-        batches = central.locator("main table tbody tr").filter(has_text=VILLAGE_CODE)
-        assert batches.count() >= 1, central.inner_text("main")
-        assert all("已应用" in text for text in batches.all_inner_texts()), batches.all_inner_texts()
+        with central.expect_navigation():
+            central.get_by_role("button", name="筛选").click()
+        batches = central.locator("main table tbody tr")
+        newest = batches.first.inner_text()  # newest first: the batch our sync pushed, which carried the case
+        assert VILLAGE_CODE in newest and "已应用" in newest, newest
+        assert not any("已隔离" in row or "已拒收" in row for row in batches.all_inner_texts())
         screenshot(central, "skeleton-09-central-batches")
 
         # Central acknowledges only after it has applied the batch; the next sync brings the signed ack home.
@@ -103,3 +105,16 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
         waiting = page.locator("tr", has_text="待中心确认的事件").locator("td").inner_text()
         assert re.fullmatch(r"0 / [1-9]\d*", waiting.strip()), f"central acknowledged everything: {waiting}"
         screenshot(page, "skeleton-10-acknowledged")
+
+
+def test_one_browser_keeps_the_village_and_the_township_logged_in(demo):
+    """The demo runs both stations on 127.0.0.1, and browsers share cookies across ports: someone trying the demo
+    in two tabs of one browser must stay logged in at the village after logging in at the township (otherwise the
+    village tab's form is refused on save and what was typed is lost)."""
+    with chromium_page() as page:
+        log_in(page, demo.village, "village")
+        township = page.context.new_page()
+        log_in(township, demo.township, "township")
+        page.goto(f"{demo.village}/")
+        assert "/login" not in page.url, "logging in at the township logged the village clerk out"
+        assert page.get_by_role("heading", name="示范村便民服务站").is_visible()
