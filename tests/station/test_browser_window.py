@@ -26,11 +26,9 @@ def test_township_window_journey_in_chinese(township_instance):
         page.click("main button[type=submit]")
         screenshot(page, "station-01-find-item")
         page.click(f"a[href='/cases/new/{LOW_INCOME}']")
-        page.fill("input[name=applicant_name]", "张三")
-        page.fill(
-            "input[name=id_number]",
-            citizen_id()[:-1] + "0" if citizen_id()[-1] != "0" else citizen_id()[:-1] + "1",
-        )
+        page.fill("form[method=post] input[name=applicant_name]", "张三")
+        mistyped = citizen_id()[:-1] + ("0" if citizen_id()[-1] != "0" else "1")
+        page.fill("form[method=post] input[name=id_number]", mistyped)
         page.fill("input[name=phone]", "13800138000")
         selects = page.locator("select[name^=material_]")
         for index in range(selects.count()):
@@ -40,9 +38,9 @@ def test_township_window_journey_in_chinese(township_instance):
         page.check("input[name=decision][value=accept_with_gaps]")
         page.click("form button[type=submit]:has-text('保存')")
         assert "校验位" in page.content()  # a mistyped ID number: told in Chinese, nothing lost
-        assert page.input_value("input[name=applicant_name]") == "张三"
+        assert page.input_value("form[method=post] input[name=applicant_name]") == "张三"
         screenshot(page, "station-02-intake-error")
-        page.fill("input[name=id_number]", citizen_id())
+        page.fill("form[method=post] input[name=id_number]", citizen_id())
         page.click("form button[type=submit]:has-text('保存')")
         assert "已保存" in page.content() and "容缺受理" in page.content()
         number = page.locator("main p strong").first.inner_text()
