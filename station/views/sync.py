@@ -28,8 +28,12 @@ def status():
 @bp.route("/now", methods=["POST"])
 @requires_roles(*SYNC_ROLES)
 def sync_now():
-    task = current_app.extensions["station_tasks"]["sync_now"]
-    result = task()
+    huey = current_app.extensions["huey"]
+    result = current_app.extensions["station_tasks"]["sync_now"]()
+    if not huey.immediate:
+        # The consumer runs it; the sync page refreshes itself and shows the progress until it is done.
+        flash(_("Sync started."), "info")
+        return redirect(url_for("sync.status"))
     outcome = result.get(blocking=True, timeout=120) if hasattr(result, "get") else result
     if outcome and outcome.get("ok"):
         pushed = outcome["pushed"]
