@@ -1,5 +1,4 @@
 from casework.catalog import bundle_materials, demo_catalog
-
 from station.models import Applicant, CaseRecord, EventLog
 
 from .conftest import csrf_token, login

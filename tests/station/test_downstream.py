@@ -8,7 +8,7 @@ from station.services.reference import CATALOG_KEY, current_calendar
 from sync_protocol.events import build_event
 from sync_protocol.hlc import HLC
 
-from .test_actions import CLERK, _act, _receive
+from .test_actions import _act, _receive
 
 
 def _central_event(seq, event_type, case_id, payload, prev="0" * 64):
