@@ -65,7 +65,9 @@ def test_sync_button_with_a_consumer_returns_at_once_and_queues_the_sync(instanc
     app = create_app({"INSTANCE_PATH": str(instance), "HUEY_IMMEDIATE": False})
     client = app.test_client()
     login(client, "village")
-    response = client.post("/sync/now", data={"csrf_token": csrf_token(client, "/sync/")}, follow_redirects=True)
+    response = client.post(
+        "/sync/now", data={"csrf_token": csrf_token(client, "/sync/")}, follow_redirects=True
+    )
     assert "同步已开始" in response.get_data(as_text=True)
     huey = app.extensions["huey"]
     assert huey.pending_count() == 1
