@@ -34,6 +34,8 @@ def member_forms(form: IntakeForm, catalog: Catalog, bundle: Bundle, level: str)
         decision = form.decision
         if decision == "accept_with_gaps" and "deferred" not in materials.values():
             decision = "accept"  # 容缺 applies per item: members with nothing deferred are simply accepted
+        if decision == "request_correction" and "missing" not in materials.values():
+            decision = "receive"  # the notice goes only to members that lack something
         forms.append(dataclasses.replace(form, token=member_token(form.token, index), item_code=code,
                                          materials=materials, decision=decision))  # fmt: skip
     return forms

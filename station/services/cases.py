@@ -89,7 +89,7 @@ class IntakeForm:
         return bool(self.agent_name.strip() or self.agent_id_number.strip())
 
 
-INTAKE_DECISIONS = ("receive", "accept", "accept_with_gaps")
+INTAKE_DECISIONS = ("receive", "accept", "accept_with_gaps", "request_correction")
 MATERIAL_CHOICES = ("received", "original_returned", "missing", "deferred", "promised")
 
 
@@ -202,6 +202,12 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
             "gaps_need_deferred",
             "容缺受理至少要有一项容缺材料",
             "Accepting with gaps needs at least one deferred material",
+        )
+    if form.decision == "request_correction" and "missing" not in form.materials.values():
+        problems["decision"] = form_problem(
+            "correction_needs_missing",
+            "一次性告知要列出缺少的材料：请把缺少的材料标为“缺少”",
+            "A correction notice lists what is missing: mark the missing materials",
         )
     return problems
 
@@ -388,7 +394,29 @@ def receive_application(
         append_case_event(actor, CASE, case_id, "received", received, form.token, catalog.catalog_version)
         if form.decision in ("accept", "accept_with_gaps"):
             _decide_acceptance(actor, case_id, item, form, on, intent.to_state, catalog.default_supply_days)
+        elif form.decision == "request_correction":
+            _notify_corrections(actor, case_id, item, form, on, intent.to_state)
         return project_case(case_id, actor.username)
+
+
+def _notify_corrections(actor: Actor, case_id: str, item: Item, form: IntakeForm, on: dt.date,
+                        state: CaseState) -> None:  # fmt: skip
+    """一次性告知 at the window: every material marked missing, listed at once, on the day of receipt."""
+    intent = _check(state, "request_correction", Level(station().level), actor)
+    corrections = [
+        {"material": m.key, "problem": "未提交", "how_to_fix": f"请补交{m.name_zh}"}
+        for m in item.materials
+        if form.materials.get(m.key) == "missing"
+    ]
+    payload = {
+        "from": state.value,
+        "to": intent.to_state.value,
+        "notice_on": on.isoformat(),
+        "corrections": corrections,
+    }
+    append_case_event(
+        actor, CASE, case_id, "correction_requested", payload, f"{form.token}.request_correction"
+    )
 
 
 def _decide_acceptance(actor: Actor, case_id: str, item: Item, form: IntakeForm, on: dt.date, state: CaseState,

@@ -159,3 +159,21 @@ def test_search_before_create_fills_in_a_known_applicant_and_shows_open_cases(cl
     assert 'value="张三"' in page and 'value="13800138000"' in page and case.number in page
     unknown = client.get(f"{INTAKE}?id_number={citizen_id('99010119900202456')}").get_data(as_text=True)
     assert "本站尚无此人记录" in unknown
+
+
+def test_township_receives_and_issues_the_one_time_notice_in_one_step(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    data = intake_data("notice-1", decision="request_correction")
+    missing = next(k for k in data if k.startswith("material_"))
+    data[missing] = "missing"
+    response = _post(client, data)
+    assert response.status_code == 302
+    case = CaseRecord.get()
+    assert case.state == "correction_requested"
+    event = EventLog.get(EventLog.event_type == "case.correction_requested")
+    assert missing[len("material_") :] in bytes(event.body).decode()
+    nothing_missing = _post(client, intake_data("notice-2", decision="request_correction"))
+    assert nothing_missing.status_code == 422 and "一次性告知要列出缺少的材料" in nothing_missing.get_data(
+        as_text=True
+    )
