@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from sync_protocol.authorization import encode_authorizations
 from sync_protocol.bundles import BundlePart, build_bundle
 from sync_protocol.checkpoint import parse_checkpoint
 from sync_protocol.events import EPOCH_OPEN, parse_event
@@ -33,6 +34,7 @@ from ..models import (
     StationKey,
     TrustDocument,
 )
+from .epochs import authorizations_for
 from .publications import calendar_part, latest_catalog
 
 SOFT_EXPIRY_MS = 30 * 24 * 3600 * 1000
@@ -71,6 +73,11 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     routed = events_part(station_code)
     if routed is not None:
         parts["events"] = routed
+    authorizations = authorizations_for(station_code)
+    if authorizations:
+        parts["authorizations"] = BundlePart(
+            "authorizations", max(a.epoch for a in authorizations), encode_authorizations(authorizations)
+        )
     key = (
         StationKey.select()
         .where(StationKey.station_code == station_code)

@@ -352,7 +352,13 @@ def _store_central(event: Event, *, first: bool) -> None:
         ).execute()
 
 
-HUMAN_CHOICES = {"apply_incoming": True, "keep_applied": False, "mark_distinct": True, "dismiss": False}
+HUMAN_CHOICES = {
+    "apply_incoming": True,
+    "keep_applied": False,
+    "mark_distinct": True,
+    "dismiss": False,
+    "authorize_epoch": False,
+}
 
 
 def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
@@ -370,6 +376,8 @@ def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
             raise NotFoundError(f"conflict {conflict_id} does not exist")
         if conflict.status != "open":
             return conflict
+        if choice == "authorize_epoch" and not is_epoch_review(conflict):
+            raise ValueError("only a new epoch waiting for review can be authorized")
         conflict.incoming_applied = HUMAN_CHOICES[choice] and conflict.conflict_class != "G"
         conflict.status = "resolved"
         conflict.outcome = choice
@@ -386,8 +394,24 @@ def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
         if conflict.aggregate_id:
             refresh_cases([conflict.aggregate_id])
     runtime = current_runtime()
+    if choice == "authorize_epoch":
+        from .epochs import authorize_quarantined_epoch
+        from .ingest import ingest_file
+
+        for name in authorize_quarantined_epoch(runtime, conflict.incoming_event_id, actor):
+            ingest_file(runtime, name)
     issue_ack(conflict.station_code, runtime.network_id, runtime.keys.central)  # the not-applied note is gone
     return conflict
+
+
+def is_epoch_review(conflict: Conflict) -> bool:
+    """A class-G conflict about a new epoch (restore, re-enrollment) that a person may authorize."""
+    from ..models import QuarantinedEvent
+
+    if conflict.conflict_class != "G" or not conflict.incoming_event_id:
+        return False
+    row = QuarantinedEvent.get_or_none(QuarantinedEvent.event_id == conflict.incoming_event_id)
+    return row is not None and row.seq == 1 and parse_event(bytes(row.body)).type == EPOCH_OPEN
 
 
 def list_conflicts(status: str | None, conflict_class: str | None, limit: int, offset: int) -> list[Conflict]:

@@ -44,6 +44,7 @@ from ..models import (
 from .acks import issue_ack
 from .audit import record_audit
 from .conflicts import detect, record_integrity
+from .epochs import authorizations_for
 from .projections import refresh_cases
 from .registry import key_status, public_key_lookup, rotate_key
 
@@ -51,6 +52,7 @@ QUARANTINE_OUTCOMES = {
     Outcome.FORK: "fork",
     Outcome.REVOKED: "revoked_key",
     Outcome.EPOCH_REVIEW: "epoch_review",
+    Outcome.MALFORMED: "malformed",
 }
 LOG_COLUMNS = (
     "event_id",
@@ -176,6 +178,7 @@ def load_history(station_code: str, events: list[Event]) -> StationHistory:
         station_id=station_code,
         epochs=epochs,
         authorized_epochs=authorized,
+        epoch_authorizations=authorizations_for(station_code),
         has_open_fork=ForkEvidence.select().where(ForkEvidence.station_code == station_code).exists(),
         rehomed_originals=rehomed,
         applied_originals=applied,
@@ -229,7 +232,9 @@ def _set_heads(station_code: str, heads: dict[int, tuple[int, str]]) -> None:
             )
 
 
-def _record_set_aside(decisions: list[EventDecision], batch_id: int) -> None:
+def _record_set_aside(decisions: list[EventDecision], batch_id: int, station_code: str) -> None:
+    """Keep what is not appended: held gaps, fork evidence, and quarantined events (a malformed body is kept
+    verbatim as evidence; its station comes from the signed checkpoint, not from the unparsable body)."""
     for d in decisions:
         event = d.event
         if d.outcome is Outcome.GAP:
@@ -262,11 +267,11 @@ def _record_set_aside(decisions: list[EventDecision], batch_id: int) -> None:
                 incoming_body=event.body,
                 batch_id=batch_id,
             )
-        elif d.outcome in (Outcome.REVOKED, Outcome.EPOCH_REVIEW, Outcome.UNKNOWN_KEY):
+        elif d.outcome in (Outcome.REVOKED, Outcome.EPOCH_REVIEW, Outcome.UNKNOWN_KEY, Outcome.MALFORMED):
             exists = QuarantinedEvent.select().where(QuarantinedEvent.event_id == event.event_id).exists()
             if not exists:
                 QuarantinedEvent.create(
-                    station_code=event.station_id,
+                    station_code=station_code,
                     epoch=event.epoch,
                     seq=event.seq,
                     event_id=event.event_id,
@@ -277,7 +282,7 @@ def _record_set_aside(decisions: list[EventDecision], batch_id: int) -> None:
 
 
 def _release_held(
-    station_code: str, key: KeyStatus, now
+    station_code: str, key: KeyStatus, central_keys: list[bytes], now
 ) -> tuple[list[EventDecision], dict[int, tuple[int, str]]]:
     """Held events that now continue a chain are decided again, in seq order, and appended."""
     released: list[EventDecision] = []
@@ -303,10 +308,12 @@ def _release_held(
                     break
                 run.append(parse_event(bytes(row.body)))
                 batch_of[run[-1].event_id] = row.batch_id
-            decision = decide(run, load_history(station_code, run), key=key)
+            decision = decide(run, load_history(station_code, run), key=key, central_keys=central_keys)
             appended = [d for d in decision.decisions if d.outcome.appends]
             _append(appended, batch_of, now)
-            _record_set_aside([d for d in decision.decisions if d.outcome is Outcome.FORK], rows[0].batch_id)
+            _record_set_aside(
+                [d for d in decision.decisions if d.outcome is Outcome.FORK], rows[0].batch_id, station_code
+            )
             _set_heads(station_code, decision.heads)
             heads.update(decision.heads)
             HeldEvent.delete().where(
@@ -380,15 +387,22 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
             return _outcome_of(current)  # another worker finished it first
         key = key_status(station_code, checkpoint.key_id)
         events = list(opened.events)
-        decision = decide_batch(opened, load_history(station_code, events), key=key, central_wall_ms=now_ms)
+        central_keys = [runtime.keys.central.public_raw]
+        decision = decide_batch(
+            opened,
+            load_history(station_code, events),
+            key=key,
+            central_wall_ms=now_ms,
+            central_keys=central_keys,
+        )
         appended = [d for d in decision.decisions if d.outcome.appends]
         detected = detect([d.event for d in appended if d.apply], batch.id)
         _append(appended, {e.event_id: batch.id for e in events}, now)
         set_aside = [d for d in decision.decisions if not d.outcome.appends]
-        _record_set_aside(set_aside, batch.id)
+        _record_set_aside(set_aside, batch.id, station_code)
         for outcome, reason in QUARANTINE_OUTCOMES.items():
             first = next((d for d in set_aside if d.outcome is outcome), None)
-            if first is not None:
+            if first is not None and outcome is not Outcome.MALFORMED:  # a bad body is not an integrity class
                 record_integrity(station_code, reason, first.event, batch.id)
         _set_heads(station_code, decision.heads)
         _absorb_held([d.event.event_id for d in appended], station_code, batch.id)
@@ -399,7 +413,7 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
             .where(HeldEvent.station_code == station_code)
             .tuples()
         )
-        released, _ = _release_held(station_code, key, now)
+        released, _ = _release_held(station_code, key, central_keys, now)
         _mark_released_batches(
             [d for d in released if held_batches.get(d.event.event_id) != batch.id], held_batches
         )

@@ -9,7 +9,7 @@ from ..auth import current_user, requires_roles
 from ..errors import NotFoundError
 from ..models import Conflict, utcnow
 from ..roles import CENTRAL_ADMIN, REVIEWERS
-from ..services.conflicts import HUMAN_CHOICES, conflict_sides, list_conflicts, resolve
+from ..services.conflicts import HUMAN_CHOICES, conflict_sides, is_epoch_review, list_conflicts, resolve
 from ..services.review import event_view
 
 bp = Blueprint("conflicts", __name__, url_prefix="/conflicts")
@@ -43,6 +43,7 @@ def choice_labels() -> dict[str, str]:
         "keep_applied": _("Keep what central has; do not apply the incoming event"),
         "mark_distinct": _("Not a conflict: apply both"),
         "dismiss": _("Close without applying"),
+        "authorize_epoch": _("Authorize this new epoch (the station was restored from a backup)"),
     }
 
 
@@ -82,6 +83,9 @@ def _get(conflict_id: int) -> Conflict:
 def show(conflict_id: int):
     conflict = _get(conflict_id)
     applied, incoming = conflict_sides(conflict)
+    choices = choice_labels()
+    if not is_epoch_review(conflict):
+        choices.pop("authorize_epoch")
     return render_template(
         "conflicts/show.html",
         conflict=conflict,
@@ -89,7 +93,7 @@ def show(conflict_id: int):
         incoming=event_view(incoming.body) if incoming else None,
         class_labels=class_labels(),
         status_labels=status_labels(),
-        choices=choice_labels(),
+        choices=choices,
         now=utcnow(),
     )
 
@@ -101,7 +105,10 @@ def resolve_one(conflict_id: int):
     if choice not in HUMAN_CHOICES:
         flash(_("Choose one of the resolutions."), "error")
         return redirect(url_for("conflicts.show", conflict_id=conflict_id))
-    _get(conflict_id)
+    conflict = _get(conflict_id)
+    if choice == "authorize_epoch" and not is_epoch_review(conflict):
+        flash(_("Choose one of the resolutions."), "error")
+        return redirect(url_for("conflicts.show", conflict_id=conflict_id))
     resolve(conflict_id, choice, current_user().username)
     flash(
         _("Resolved. The stations concerned receive the decision with their next downstream bundle."), "info"

@@ -239,3 +239,46 @@ def test_an_application_for_a_withdrawn_item_goes_to_a_person_but_the_case_exist
     conflict = Conflict.get()
     assert (conflict.conflict_class, conflict.status, conflict.incoming_applied) == ("E", "open", True)
     assert CaseRecord.select().count() == 1
+
+
+def test_a_restored_station_waits_for_a_person_who_authorizes_its_new_epoch(client, village, central_info):
+    from central.models import Batch, HeldEvent
+
+    village.receive_case()
+    village.receive_case("990101101201-20260301-0002")
+    push(client, village, central_info, village.events)
+    # The PC was restored from a backup holding seq 1–2: the station opens epoch 2 linked to seq 2.
+    restored = SimStation(village.code, central_info["network"], signing=village.signing, box=village.box)
+    restored.epoch, restored.clock = 2, village.clock
+    restored.open_epoch(reason="restore", previous_head=(1, 2, village.events[1].event_id))
+    restored.receive_case("990101101201-20260302-0001")
+    push(client, restored, central_info, restored.events)
+    conflict = Conflict.get()
+    assert (conflict.conflict_class, conflict.status) == ("G", "open")
+    assert Batch.select().order_by(Batch.id.desc()).first().status == "quarantined"
+    assert not LogEvent.select().where(LogEvent.epoch == 2).exists()
+    login(client, "admin")
+    assert "授权" in client.get(f"/conflicts/{conflict.id}").get_data(as_text=True)
+    assert (
+        client.post(f"/conflicts/{conflict.id}/resolve", data={"choice": "authorize_epoch"}).status_code
+        == 302
+    )
+    assert [e.seq for e in LogEvent.select().where(LogEvent.epoch == 2).order_by(LogEvent.seq)] == [1, 2]
+    assert HeldEvent.select().count() == 0
+    assert Batch.select().order_by(Batch.id.desc()).first().status == "applied"
+    assert latest_ack(client, central_info).for_epoch(2).through == 2
+    # The authorization reaches the station in its bundle.
+    bundle = client.get(f"/api/v1/stations/{village.code}/bundles?after=0")
+    assert bundle.status_code == 200
+
+
+def test_only_a_new_epoch_can_be_authorized(client, village, central_info):
+    village.receive_case()
+    push(client, village, central_info, village.events)
+    branch = [village.events[0]]
+    village.append("field_edited", "case-x", {"field": "phone", "old": "1", "new": "2"}, events=branch)
+    push(client, village, central_info, branch)
+    login(client, "admin")
+    conflict_id = Conflict.get().id
+    client.post(f"/conflicts/{conflict_id}/resolve", data={"choice": "authorize_epoch"})
+    assert Conflict.get_by_id(conflict_id).status == "open"
