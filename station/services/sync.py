@@ -24,6 +24,7 @@ from sync_protocol.events import parse_event
 from sync_protocol.hlc import HLC
 from sync_protocol.seal import decode_recipient
 
+from ..auth import record_audit
 from ..context import NodeContext
 from ..db import database, write_transaction
 from ..errors import NotEnrolledError, SyncError
@@ -265,6 +266,10 @@ def push(node: NodeContext, client: CentralClient) -> dict[str, int]:
         sent_batches += 1
         sent_events += _events_in(batch.name)
     _progress("push", len(batches), len(batches))
+    if batches:
+        record_audit(
+            "sync", "key.sign_batches", batches=len(batches), first=batches[0].name, last=batches[-1].name
+        )
     return {"batches": sent_batches, "events": sent_events}
 
 

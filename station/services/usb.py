@@ -48,7 +48,7 @@ def export_batches(node: NodeContext, stick: Path, actor: str = "cli") -> list[s
         if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(batch.data).digest():
             raise SyncError(f"{path} did not read back identical: the stick may be failing")
         written.append(batch.name)
-    record_audit(actor, "export", files=len(written), folder=str(stick))
+    record_audit(actor, "export", files=len(written), folder=str(stick), signed_with="station signing key")
     return written
 
 

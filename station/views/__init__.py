@@ -9,9 +9,9 @@ from ..auth import public
 
 def register_blueprints(app: Flask) -> None:
     from ..labels import install_labels
-    from . import auth, cases, custody, documents, home, items, reports, sync
+    from . import audit, auth, cases, custody, documents, home, items, reports, sync
 
-    for module in (auth, home, items, cases, sync, custody, documents, reports):
+    for module in (auth, home, items, cases, sync, custody, documents, reports, audit):
         app.register_blueprint(module.bp)
     install_labels(app)
     # Flask's own static endpoint serves our stylesheet to anyone, including the login page.
@@ -29,6 +29,7 @@ NAVIGATION = (
     ("items.find", N_("New application")),
     ("cases.search", N_("Search")),
     ("sync.status", N_("Sync")),
+    ("audit.show", N_("Audit log")),
     ("documents.verify", N_("Verify")),
     ("documents.daily_sheet", N_("Daily sheet")),
     ("reports.show", N_("Reports")),

@@ -175,3 +175,12 @@ def test_unknown_page_is_a_friendly_404_without_traceback(client):
     assert response.status_code == 404
     text = response.get_data(as_text=True)
     assert "页面不存在" in text and "Traceback" not in text
+
+
+def test_audit_log_page_lists_logins_for_the_auditor_only(client):
+    login(client, "auditor")
+    page = client.get("/audit").get_data(as_text=True)
+    assert "审计日志" in page and "login" in page
+    other = client.application.test_client()
+    login(other, "village")
+    assert other.get("/audit").status_code == 403
