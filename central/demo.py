@@ -162,7 +162,9 @@ def setup_central(instance: Path, network: str) -> dict[str, str]:
     return codes
 
 
-def setup_station(folder: Path, station: tuple, network: str, central_url: str, code: str, env: dict) -> None:
+def setup_station(
+    folder: Path, station: tuple, network: str, central_url: str, code: str, env: dict, sync_interval: int
+) -> None:
     station_code, name, level, parent = station
     instance = str(folder)
     _run(
@@ -184,6 +186,9 @@ def setup_station(folder: Path, station: tuple, network: str, central_url: str, 
             _station_cli("create-user", "--instance", instance, "--username", username, "--role", role),
             {**env, "YICIBAN_STATION_NEW_PASSWORD": DEMO_PASSWORD},
         )
+    # A demo shows the background sync within a minute instead of the production default.
+    with open(folder / "config.toml", "a", encoding="utf-8") as config:
+        config.write(f"SYNC_INTERVAL_SECONDS = {int(sync_interval)}\n")
 
 
 @click.command()
@@ -195,7 +200,14 @@ def setup_station(folder: Path, station: tuple, network: str, central_url: str, 
     show_default=True,
 )
 @click.option("--reset", is_flag=True, help="Delete an earlier demo in --dir first.")
-def demo(folder: Path, reset: bool) -> None:
+@click.option(
+    "--sync-interval",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 86400),
+    help="Seconds between the stations' background syncs.",
+)
+def demo(folder: Path, reset: bool, sync_interval: int) -> None:
     """Start a demo: central + township + village on 127.0.0.1, enrolled, with demo accounts (password demo1234)."""
     folder = folder.resolve()
     prepare_folder(folder, reset)
@@ -219,7 +231,7 @@ def demo(folder: Path, reset: bool) -> None:
         urls = {"central": central_url}
         for key, station in (("township", TOWNSHIP), ("village", VILLAGE)):
             click.echo(f"setting up the {key} station {station[0]} …")
-            setup_station(folder / key, station, network, central_url, codes[key], env)
+            setup_station(folder / key, station, network, central_url, codes[key], env, sync_interval)
             child = supervisor.start(key, _station_cli("serve", "--instance", str(folder / key)), env)
             urls[key] = child.wait_for_url()
         _print_summary(urls, network, folder)

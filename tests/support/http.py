@@ -47,10 +47,12 @@ class WebClient:
         return self._open(request)
 
     def form_fields(self, page: Response, form_action: str | None = None) -> dict[str, str]:
-        """Hidden inputs (csrf_token, token, …) of the first form, or of the form posting to ``form_action``."""
+        """Hidden inputs (csrf_token, token, …) of the first POST form, or of the POST form to ``form_action``."""
         forms = re.findall(r"<form\b([^>]*)>(.*?)</form>", page.text, flags=re.S)
         page_path = urllib.parse.urlsplit(page.url).path
         for attrs, body in forms:
+            if not re.search(r'method="post"', attrs, flags=re.I):
+                continue  # search boxes and other GET forms carry no CSRF token
             action = re.search(r'action="([^"]*)"', attrs)
             target = html.unescape(action.group(1)) if action and action.group(1) else page_path
             if form_action is None or urllib.parse.urlsplit(target).path == form_action:
