@@ -7,6 +7,7 @@ exponentially with jitter; the last error is kept in words for the sync page.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -35,6 +36,7 @@ from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
 from .log import HLC_KEY, check_against_ack, observe_remote_clock
 
+log = logging.getLogger(__name__)
 ACK_KEY = "ack"
 STATUS_KEY = "sync_status"
 PROGRESS_KEY = "sync_progress"
@@ -341,11 +343,17 @@ def run_sync(node: NodeContext, trigger: str = "button") -> dict[str, Any]:
         _progress("bundles", 0, 1)
         bundles = pull_bundles(node, client, who.station_code)
         _progress("done", 1, 1)
-    except (SyncError, NotEnrolledError, ProtocolError) as e:
+    except (
+        Exception
+    ) as e:  # every failure is recorded in words and retried later, never a crash of the worker
+        if not isinstance(e, SyncError | NotEnrolledError | ProtocolError):
+            log.exception("unexpected error during sync")
         failures = int(sync_status().get("failures", 0)) + 1
         delay = next_delay_seconds(failures, node.settings.get("SYNC_INTERVAL_SECONDS", 300),
                                    node.settings.get("SYNC_BACKOFF_MAX_SECONDS", 3600))  # fmt: skip
         message = getattr(e, "message", None) or str(e)
+        if not isinstance(e, SyncError | NotEnrolledError | ProtocolError):
+            message = f"unexpected error ({type(e).__name__}: {e}); the details are in the station's log"
         _write_status(last_attempt=started, last_error=message, failures=failures, trigger=trigger,
                       next_due_ms=int(time.time() * 1000 + delay * 1000))  # fmt: skip
         return {"ok": False, "error": message}

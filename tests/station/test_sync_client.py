@@ -72,3 +72,16 @@ def test_sync_button_with_a_consumer_returns_at_once_and_queues_the_sync(instanc
     huey = app.extensions["huey"]
     assert huey.pending_count() == 1
     huey.storage.close()
+
+
+def test_an_unexpected_failure_is_recorded_not_raised(app, monkeypatch):
+    node = app.extensions["station"]
+    node.settings["CENTRAL_URL"] = "http://127.0.0.1:9"
+
+    def broken():
+        raise KeyError("ingest_recipient")
+
+    monkeypatch.setattr(sync_service, "enrolled", broken)
+    outcome = run_sync(node)
+    assert outcome["ok"] is False and "unexpected error" in outcome["error"]
+    assert sync_status()["failures"] == 1
