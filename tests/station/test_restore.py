@@ -69,3 +69,11 @@ def test_start_up_self_check_refuses_a_tampered_log(app, instance):
     connection.close()
     with pytest.raises(LogIntegrityError):
         create_app({"INSTANCE_PATH": str(instance)})
+
+
+def test_periodic_tasks_back_up_when_due_and_refresh_lights(app, instance):
+    tasks = app.extensions["station_tasks"]
+    first = tasks["scheduled_backup"].call_local()
+    assert first and list((instance / "backups").glob("station-*.db"))
+    assert tasks["scheduled_backup"].call_local() is None  # not due again for BACKUP_INTERVAL_HOURS
+    assert tasks["refresh_lights"].call_local() == 0
