@@ -71,6 +71,10 @@ def init_station(instance: Path, network: str | None = NETWORK, station: tuple[s
 class Node(NodeProcess):
     """A node process whose output pipe is closed once it has ended (killed or stopped)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        STARTED.append(self)
+
     def kill9(self) -> None:
         super().kill9()
         self._close()
@@ -84,6 +88,21 @@ class Node(NodeProcess):
         self._reader.join(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+STARTED: list[Node] = []
+
+
+@pytest.fixture(autouse=True)
+def node_output():
+    """Every node's last output lines, shown by pytest when a test fails."""
+    STARTED.clear()
+    yield
+    for node in STARTED:
+        print(
+            f"--- {' '.join(map(str, node.proc.args[1:3]))} (pid {node.proc.pid}, exit {node.proc.returncode})"
+        )
+        print("\n".join(node.lines[-30:]))
 
 
 def start_station(instance: Path, env: dict[str, str] | None = None) -> tuple[Node, str]:
@@ -236,11 +255,13 @@ def read_store(instance: Path) -> Iterator[sqlite3.Connection]:
 
 
 def assert_log_is_one_verified_chain(db: sqlite3.Connection) -> list[tuple[int, int, str]]:
+    """Every epoch is seq 1..n, each body hashes to its stored id, and the chain verifies from its epoch.open —
+    epoch 1 from zeros, a later one from the event its epoch.open names (the head it continued from)."""
     rows = db.execute("SELECT epoch, seq, event_id, body FROM event_log ORDER BY epoch, seq").fetchall()
     assert (
         db.execute("SELECT COUNT(*) - COUNT(DISTINCT epoch || '/' || seq) FROM event_log").fetchone()[0] == 0
     )
-    prev = ZERO_ID
+    ids = {(r[0], r[1]): r[2] for r in rows}
     for epoch in sorted({r[0] for r in rows}):
         of_epoch = [r for r in rows if r[0] == epoch]
         assert [r[1] for r in of_epoch] == list(range(1, len(of_epoch) + 1)), (
@@ -250,8 +271,11 @@ def assert_log_is_one_verified_chain(db: sqlite3.Connection) -> list[tuple[int, 
         assert [e.event_id for e in events] == [r[2] for r in of_epoch], (
             "a stored id differs from its body's hash"
         )
-        assert events[0].type == "epoch.open"
-        prev = verify_chain(events, prev if epoch > 1 else ZERO_ID)
+        opened = events[0]
+        assert opened.type == "epoch.open"
+        link = (opened.payload["prev_epoch"], opened.payload["prev_seq"])
+        assert (epoch == 1) == (link == (0, 0)), f"epoch {epoch} opened from {link}"
+        verify_chain(events, ZERO_ID if epoch == 1 else ids[link])
     return [(r[0], r[1], r[2]) for r in rows]
 
 

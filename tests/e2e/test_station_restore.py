@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import test_station_kill9 as nodes
+from tests.e2e.test_station_kill9 import node_output  # noqa: F401 - autouse: node output on failure
 from tests.support.http import WebClient
 
 pytestmark = [pytest.mark.slow]
@@ -103,10 +104,18 @@ def work_then_backup_then_more_work(instance: Path) -> tuple[Path, WebClient, li
 def assert_new_epoch_continues_from_the_backup(
     instance: Path, at_backup: list[tuple[int, int, str]], before_restore: list[tuple[int, int, str]]
 ) -> list[tuple[int, int, str]]:
-    log = local_log(instance)  # one chain across epochs: epoch 2 starts from the backup's head
-    assert [e for e in log if e[0] == 1] == at_backup
+    """Epoch 2 opens from the backup's head; epoch 1 holds the backup's events (plus any of the lost ones central
+    sent back, exactly as they were)."""
+    log = local_log(instance)
+    first = [e for e in log if e[0] == 1]
+    assert first[: len(at_backup)] == at_backup and before_restore[: len(first)] == first
     second = [e for e in log if e[0] == 2]
     assert second and second[0][1] == 1 and len(before_restore) > len(at_backup)
+    with nodes.read_store(instance) as db:
+        body = db.execute("SELECT body FROM event_log WHERE epoch = 2 AND seq = 1").fetchone()[0]
+    opened = nodes.parse_event(bytes(body))
+    assert opened.payload["reason"] == "restore" and opened.prev == at_backup[-1][2]
+    assert (opened.payload["prev_epoch"], opened.payload["prev_seq"]) == at_backup[-1][:2]
     return log
 
 
