@@ -234,3 +234,44 @@ def test_kill9_during_sync_then_sync_again_converges(tmp_path, central):
                 break
         assert time.monotonic() < deadline, summary
         time.sleep(0.5)
+
+
+def test_an_online_station_relays_another_stations_sealed_files_unread(tmp_path, central):
+    central_url, village_code = central
+    central_instance = str(tmp_path / "central")
+    output = _central("enrollment-code", "--instance", central_instance, "--station", TOWNSHIP[0])
+    township_code = re.search(r"enrollment code for \d+: (\S+)", output).group(1)
+    township = tmp_path / "township"
+    runner = CliRunner()
+    code_, name, level, parent = TOWNSHIP
+    assert runner.invoke(main, ["init", "--instance", str(township), "--station-code", code_, "--name", name,
+                                "--level", level, "--parent", parent]).exit_code == 0  # fmt: skip
+    enrolled = runner.invoke(main, ["enroll", "--instance", str(township), "--central", central_url, "--code",
+                                    township_code])  # fmt: skip
+    assert enrolled.exit_code == 0, enrolled.output
+    assert runner.invoke(main, ["create-user", "--instance", str(township), "--username", "township", "--role",
+                                "township_clerk"], env={"YICIBAN_STATION_NEW_PASSWORD": PASSWORD}).exit_code == 0  # fmt: skip
+    # The township is offline today: its work leaves on a stick that the (online) village relays.
+    offline = create_app({"INSTANCE_PATH": str(township), "HUEY_IMMEDIATE": True, "CENTRAL_URL": ""})
+    client = offline.test_client()
+    login(client, "township")
+    path = "/cases/new/GF00201000"
+    client.post(path, data={**intake_data("relay-1"), "csrf_token": csrf_token(client, path)})
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert runner.invoke(main, ["export", "--instance", str(township), str(stick)]).exit_code == 0
+    village = _station_instance(tmp_path, central_url, village_code)
+    relayed = runner.invoke(main, ["import", "--instance", str(village), str(stick)])
+    assert relayed.exit_code == 0, relayed.output
+    assert "1 files relayed" in relayed.output
+    online_again = create_app(
+        {"INSTANCE_PATH": str(township), "HUEY_IMMEDIATE": True, "CENTRAL_URL": central_url}
+    )
+    deadline = time.monotonic() + 30
+    with dbmod.bound(online_again.extensions["station"].database):
+        from station.services.central_client import CentralClient
+        from station.services.sync import pull_ack
+
+        while pull_ack(CentralClient(central_url), TOWNSHIP[0]) < 1 or sync_summary()["unacked"]:
+            assert time.monotonic() < deadline, sync_summary()
+            time.sleep(0.5)
