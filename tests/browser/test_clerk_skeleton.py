@@ -11,7 +11,16 @@ import pytest
 
 from tests.support.browser import chromium_page, screenshot
 
-from .window import CASE_NUMBER, VILLAGE_CODE, find_item, log_in, new_person, wait_for_text
+from .window import (
+    CASE_NUMBER,
+    VILLAGE_CODE,
+    find_item,
+    log_in,
+    new_person,
+    press_sync_now,
+    sync_field,
+    wait_for_text,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser-demo")]
 
@@ -74,9 +83,9 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
 
         page.get_by_role("navigation").get_by_role("link", name="同步").click()
         assert page.get_by_role("heading", name="与中心同步").is_visible()
-        page.get_by_role("button", name="立即同步").click()
-        outcome = page.get_by_role("status").first.inner_text()
-        assert re.fullmatch(r"同步完成：已发送 [1-9]\d* 条事件。", outcome), outcome
+        waiting = sync_field(page, "待中心确认的事件")
+        assert not waiting.startswith("0 /"), f"the new case's events wait for central: {waiting}"
+        press_sync_now(page)
         screenshot(page, "skeleton-07-synced")
 
         central = page.context.new_page()
@@ -101,9 +110,9 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
 
         # Central acknowledges only after it has applied the batch; the next sync brings the signed ack home.
         page.bring_to_front()
-        page.get_by_role("button", name="立即同步").click()
-        waiting = page.locator("tr", has_text="待中心确认的事件").locator("td").inner_text()
-        assert re.fullmatch(r"0 / [1-9]\d*", waiting.strip()), f"central acknowledged everything: {waiting}"
+        press_sync_now(page)
+        waiting = sync_field(page, "待中心确认的事件")
+        assert re.fullmatch(r"0 / [1-9]\d*", waiting), f"central acknowledged everything: {waiting}"
         screenshot(page, "skeleton-10-acknowledged")
 
 

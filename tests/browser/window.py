@@ -89,3 +89,28 @@ def find_item(page, query: str) -> None:
     page.get_by_label("名称、拼音首字母或编码").fill(query)
     with page.expect_navigation():
         page.get_by_role("button", name="查询").click()
+
+
+def sync_field(page, heading: str) -> str:
+    """A value of the sync page's table (e.g. 最近联系, 待中心确认的事件), or "" when the row is absent."""
+    row = page.locator("main table tr", has=page.locator("th", has_text=heading))
+    return row.locator("td").inner_text().strip() if row.count() else ""
+
+
+def press_sync_now(page, timeout: float = 60.0) -> None:
+    """On the station's sync page: press 立即同步 and wait until that sync has finished without an error.
+
+    The button queues the sync for the station's task consumer and returns at once (the page then refreshes itself
+    while the sync runs); the sync is over when nothing runs any more and 最近联系 (last contact) has moved."""
+    before = sync_field(page, "最近联系")
+    page.get_by_role("button", name="立即同步").click()
+    told = page.get_by_role("status").first.inner_text()
+    assert told == "同步已开始。" or told.startswith("同步完成"), told
+    deadline = time.monotonic() + timeout
+    while "正在同步" in page.inner_text("main") or sync_field(page, "最近联系") == before:
+        assert not sync_field(page, "最近错误"), f"the sync failed: {sync_field(page, '最近错误')}"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the sync did not finish within {timeout:.0f} s: {page.inner_text('main')}")
+        time.sleep(0.5)
+        page.reload()
+    assert not sync_field(page, "最近错误"), f"the sync failed: {sync_field(page, '最近错误')}"
