@@ -275,3 +275,37 @@ def restore(instance: Path, backup: Path | None) -> None:
     except StationError as e:
         _fail(e)
     click.echo(f"opened epoch {event.epoch} (restore); sync with central to send what was recorded since")
+
+
+@main.command("enroll-request")
+@instance_option
+@click.option("--code", required=True, help="The one-time enrollment code central issued for this station.")
+@click.option("--network", default="", help="Network id central printed (defaults to the one given at init).")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def enroll_request(instance: Path, code: str, network: str, out_file: Path) -> None:
+    """Offline enrollment, step 1: write the signed request to a file for central (`yiciban-central enroll-file`)."""
+    from .services.enrollment import write_request_file
+
+    node = _node_for(instance)
+    try:
+        with dbmod.bound(node.database):
+            write_request_file(node.keys, network, code, out_file)
+    except StationError as e:
+        _fail(e)
+    click.echo(f"wrote the enrollment request to {out_file}")
+
+
+@main.command("enroll-reply")
+@instance_option
+@click.argument("reply_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def enroll_reply(instance: Path, reply_file: Path) -> None:
+    """Offline enrollment, step 2: install central's reply file (certificate and central's keys)."""
+    from .services.enrollment import install_reply_file
+
+    node = _node_for(instance)
+    try:
+        with dbmod.bound(node.database):
+            identity = install_reply_file(node.keys, reply_file)
+    except StationError as e:
+        _fail(e)
+    click.echo(f"enrolled station {identity.station_code} in network {identity.network_id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sync_protocol.errors import ProtocolError
@@ -106,3 +107,41 @@ def central_info() -> dict[str, Any] | None:
     if identity is None or not identity.central_info:
         return None
     return json.loads(identity.central_info)  # type: ignore[no-any-return]
+
+
+PENDING_REQUEST_KEY = "enrollment_request"
+
+
+def write_request_file(keys: InstanceKeys, network: str, code: str, target: Path) -> Path:
+    """Offline enrollment, step 1: the signed request as a file for the stick (kept here for step 2)."""
+    from ..keystore import write_file_atomically
+    from ..models import NodeState
+
+    identity = StationIdentity.current()
+    if identity is None:
+        raise SyncError("initialise the station (yiciban-station init) before enrolling")
+    network = network or identity.network_id
+    if not network:
+        raise SyncError("give the network id central printed with the enrollment code (--network)")
+    request = build_request(keys, network, identity.station_code, code)
+    with write_transaction():
+        NodeState.write(PENDING_REQUEST_KEY, request.decode("ascii"))
+    write_file_atomically(target, request, mode=0o644)
+    return target
+
+
+def install_reply_file(keys: InstanceKeys, reply_file: Path) -> StationIdentity:
+    """Offline enrollment, step 2: install central's reply carried back on the stick."""
+    from ..models import NodeState
+
+    pending = NodeState.read(PENDING_REQUEST_KEY)
+    if not pending:
+        raise SyncError("no enrollment request was made here: run `yiciban-station enroll-request` first")
+    try:
+        reply = json.loads(reply_file.read_text("utf-8"))
+    except (OSError, ValueError) as e:
+        raise SyncError(f"{reply_file} is not an enrollment reply: {e}") from e
+    identity = install_enrollment(keys, pending.encode("ascii"), reply)
+    with write_transaction():
+        NodeState.delete().where(NodeState.key == PENDING_REQUEST_KEY).execute()
+    return identity

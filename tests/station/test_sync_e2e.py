@@ -275,3 +275,22 @@ def test_an_online_station_relays_another_stations_sealed_files_unread(tmp_path,
         while pull_ack(CentralClient(central_url), TOWNSHIP[0]) < 1 or sync_summary()["unacked"]:
             assert time.monotonic() < deadline, sync_summary()
             time.sleep(0.5)
+
+
+def test_enrollment_by_file_for_a_station_that_never_goes_online(tmp_path, central):
+    central_url, code = central
+    instance = tmp_path / "offline-village"
+    runner = CliRunner()
+    code_, name, level, parent = VILLAGE
+    assert runner.invoke(main, ["init", "--instance", str(instance), "--station-code", code_, "--name", name,
+                                "--level", level, "--parent", parent]).exit_code == 0  # fmt: skip
+    request = tmp_path / "request.sig"
+    made = runner.invoke(main, ["enroll-request", "--instance", str(instance), "--code", code, "--network", NETWORK,
+                                "--out", str(request)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    reply = tmp_path / "reply.json"
+    _central("enroll-file", "--instance", str(tmp_path / "central"), str(request), "--out", str(reply))
+    installed = runner.invoke(main, ["enroll-reply", "--instance", str(instance), str(reply)])
+    assert installed.exit_code == 0 and f"network {NETWORK}" in installed.output, installed.output
+    again = runner.invoke(main, ["enroll-reply", "--instance", str(instance), str(reply)])
+    assert again.exit_code == 1 and "enroll-request" in again.output
