@@ -450,7 +450,10 @@ def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
 def case_events(case_id: str) -> list[Event]:
     """The station's own events of the case in log order, then central's events on it in clock order: central
     decides, and the station rebases on what central sent back (SYNC-DESIGN §1)."""
-    own = events_of(CASE, case_id)
+    logged = events_of(CASE, case_id)
+    ids = {e.event_id for e in logged}
+    # A rehome re-issues an event still in our log (fork recovery): count the user's act once.
+    own = [e for e in logged if e.rehomed_from is None or e.rehomed_from[2] not in ids]
     seen = {e.event_id for e in own}
     central = [
         parse_event(bytes(row.body))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync_protocol.events import (
+    REHOME,
     AttachmentRef,
     Event,
     build_event,
@@ -68,20 +69,37 @@ def _require_transaction() -> None:
 
 def _refuse_after_rollback() -> None:
     detected = NodeState.read(ROLLBACK_KEY)
-    if detected:
+    if not detected:
+        return
+    if detected.get("fork_seq"):
         raise LogIntegrityError(
-            "this store is older than what central already holds (restored from a backup?): "
-            "run `yiciban-station restore` to open a new epoch before working on. "
-            f"Central holds epoch {detected['epoch']} up to seq {detected['central_through']}, "
-            f"this store only up to seq {detected['local_head']}."
+            f"central holds different events than this store from epoch {detected['epoch']} seq "
+            f"{detected['fork_seq']} on (a fork, e.g. after restoring a backup): run `yiciban-station restore` "
+            "to re-issue this station's work in a new epoch before working on."
         )
+    raise LogIntegrityError(
+        "this store is older than what central already holds (restored from a backup?): "
+        "run `yiciban-station restore` to open a new epoch before working on. "
+        f"Central holds epoch {detected['epoch']} up to seq {detected['central_through']}, "
+        f"this store only up to seq {detected['local_head']}."
+    )
 
 
-def check_against_ack(epochs: dict[int, int]) -> bool:
-    """Flag a rolled-back store: central acknowledged (epoch → through seq) beyond our own head of that epoch."""
+def rollback_state() -> dict | None:
+    """What the last ack revealed (rolled-back store or fork), or None."""
+    return NodeState.read(ROLLBACK_KEY)  # type: ignore[no-any-return]
+
+
+def check_against_ack(epochs: dict[int, int], forks: dict[int, int] | None = None) -> bool:
+    """Flag a rolled-back store (central acknowledged beyond our head of the current epoch) or a fork (central
+    holds different events at seqs of our current epoch: epoch → first forked seq). Appends stop until restore."""
     head = read_head()
     if head is None:
         return False
+    fork_seq = (forks or {}).get(head.epoch)
+    if fork_seq:
+        NodeState.write(ROLLBACK_KEY, {"epoch": head.epoch, "fork_seq": fork_seq, "local_head": head.seq})
+        return True
     through = epochs.get(head.epoch, 0)
     if through > head.seq:
         NodeState.write(
@@ -111,6 +129,11 @@ def _next_clock(wall_ms: int) -> HLC:
     return clock
 
 
+def tick_clock(wall_ms: int) -> HLC:
+    """Advance and persist the clock for a locally issued event (inside the caller's transaction)."""
+    return _next_clock(wall_ms)
+
+
 def observe_remote_clock(remote: str, wall_ms: int | None = None) -> None:
     """Advance the persisted clock past a clock learned from central (acks, bundles)."""
     now = wall_ms if wall_ms is not None else int(time.time() * 1000)
@@ -130,7 +153,7 @@ def store_event(event: Event) -> None:
         event_type=event.type,
         aggregate_kind=event.aggregate_kind,
         aggregate_id=event.aggregate_id,
-        idempotency_key=event.idempotency_key,
+        idempotency_key=None if event.type == REHOME else event.idempotency_key,
         body=event.body,
         recorded_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
     )

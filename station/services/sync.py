@@ -101,7 +101,8 @@ def receive_ack(data: bytes) -> tuple[Ack, bool]:
         if replaced:
             NodeState.write(ACK_KEY, kept.raw.decode("ascii"))
             observe_remote_clock(HLC(kept.central_time_ms, 0).to_string())
-        check_against_ack({entry.epoch: entry.through for entry in kept.epochs})
+        forks = {entry.epoch: min(f.seq for f in entry.forks) for entry in kept.epochs if entry.forks}
+        check_against_ack({entry.epoch: entry.through for entry in kept.epochs}, forks)
     return kept, replaced
 
 

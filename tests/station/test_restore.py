@@ -77,3 +77,37 @@ def test_periodic_tasks_back_up_when_due_and_refresh_lights(app, instance):
     assert first and list((instance / "backups").glob("station-*.db"))
     assert tasks["scheduled_backup"].call_local() is None  # not due again for BACKUP_INTERVAL_HOURS
     assert tasks["refresh_lights"].call_local() == 0
+
+
+def test_fork_reported_by_central_is_recovered_by_rehoming_our_events_in_a_new_epoch(app, instance):
+    from station.services.cases import case_view
+    from sync_protocol.events import verify_chain
+    from sync_protocol.schema import ZERO_ID
+
+    from .test_actions import _receive
+
+    case = _receive(app)  # applicant_created (2), received (3)
+    _append("b")  # 4
+    with write_transaction():
+        assert check_against_ack({1: 2}, forks={1: 3}) is True
+    with pytest.raises(LogIntegrityError, match="fork"):
+        _append("c")
+    app.extensions["station"].database.close()
+    result = CliRunner().invoke(main, ["restore", "--instance", str(instance)])
+    assert result.exit_code == 0, result.output
+    with dbmod.bound(app.extensions["station"].database):
+        epoch2 = [
+            parse_event(bytes(r.body))
+            for r in EventLog.select().where(EventLog.epoch == 2).order_by(EventLog.seq)
+        ]
+        assert epoch2[0].payload["reason"] == "fork_recovery"
+        assert [e.rehomed_from[1] for e in epoch2[1:]] == [3, 4]
+        epoch1 = [
+            parse_event(bytes(r.body))
+            for r in EventLog.select().where(EventLog.epoch == 1).order_by(EventLog.seq)
+        ]
+        verify_chain(epoch2, epoch1[-1].event_id)
+        verify_chain(epoch1, ZERO_ID)
+        view = case_view(case.id)
+        assert view.state.value == "village_received" and len(view.timeline) == 1  # counted once
+        assert _append("d").epoch == 2
