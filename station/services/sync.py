@@ -34,7 +34,7 @@ from ..models import EventLog, NodeState, StationIdentity
 from .central_client import CentralClient
 from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
-from .log import HLC_KEY, check_against_ack, observe_remote_clock
+from .log import HLC_KEY, check_against_ack, observe_remote_clock, rollback_state
 
 log = logging.getLogger(__name__)
 ACK_KEY = "ack"
@@ -232,6 +232,7 @@ def sync_summary() -> dict[str, Any]:
         "bundle_version": bundle_state().version,
         "progress": NodeState.read(PROGRESS_KEY),
         "running": _running.locked(),
+        "integrity": rollback_state(),
     }
 
 

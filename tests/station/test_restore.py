@@ -111,3 +111,14 @@ def test_fork_reported_by_central_is_recovered_by_rehoming_our_events_in_a_new_e
         view = case_view(case.id)
         assert view.state.value == "village_received" and len(view.timeline) == 1  # counted once
         assert _append("d").epoch == 2
+
+
+def test_home_and_sync_pages_say_in_words_that_work_is_blocked(app, client):
+    from .conftest import login
+
+    _append("a")
+    with write_transaction():
+        check_against_ack({1: 9})
+    login(client, "village")
+    assert "已暂停新办件" in client.get("/").get_data(as_text=True)
+    assert "已暂停新办件" in client.get("/sync/").get_data(as_text=True)
