@@ -23,7 +23,7 @@ from casework.errors import UnknownItemError
 
 from .. import current_node
 from ..auth import ALL_STATION_USERS, STATION_STAFF, requires_roles
-from ..errors import ActionRefusedError
+from ..errors import ActionRefusedError, StationError
 from ..labels import state_label
 from ..models import Applicant, CaseMaterial, CaseRecord
 from ..services import cases as case_service
@@ -95,7 +95,7 @@ def intake(item_code: str):
         if not problems:
             try:
                 record = case_service.receive_application(node.keys.field_cipher, _actor(), form)
-            except ActionRefusedError as e:
+            except StationError as e:  # refused, not enrolled, or work blocked after a rollback
                 flash(str(e), "error")
             else:
                 flash(_("Saved. Case number %(number)s.", number=record.number), "info")
@@ -317,7 +317,7 @@ def bundle_intake(code: str):
                 records = bundle_service.receive_bundle(
                     current_node().keys.field_cipher, _actor(), form, bundle
                 )
-            except ActionRefusedError as e:
+            except StationError as e:  # refused, not enrolled, or work blocked after a rollback
                 flash(str(e), "error")
             else:
                 numbers = ", ".join(r.number for r in records)

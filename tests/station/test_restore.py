@@ -122,3 +122,17 @@ def test_home_and_sync_pages_say_in_words_that_work_is_blocked(app, client):
     login(client, "village")
     assert "已暂停新办件" in client.get("/").get_data(as_text=True)
     assert "已暂停新办件" in client.get("/sync/").get_data(as_text=True)
+
+
+def test_a_blocked_intake_keeps_the_form_and_says_why(app, client):
+    from .conftest import csrf_token, login
+    from .helpers import LOW_INCOME, intake_data
+
+    _append("a")
+    with write_transaction():
+        check_against_ack({1: 9})
+    login(client, "village")
+    path = f"/cases/new/{LOW_INCOME}"
+    response = client.post(path, data={**intake_data("blocked-1"), "csrf_token": csrf_token(client, path)})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "restore" in text and 'value="张三"' in text
