@@ -187,13 +187,16 @@ def grouped_kpis(
 _SUBMITTED = frozenset({"received", "original_returned", "deferred"})
 
 
-def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = "") -> CaseSummary:
-    """The KPI summary of a folded case under its pinned item version and its computed clock.
+def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = "") -> CaseSummary | None:
+    """The KPI summary of a folded case under its pinned item version and its computed clock; None for a
+    duplicate merged into another case (重复件), which is not a matter of its own and counts in no KPI.
 
     Trips (跑动次数): 0 for a 代办 case (received at a village, or with an agent); otherwise one visit to file,
     one more per 补正 round, and one to collect the result at a window unless it was handed over on the day of
     filing (即办件) or delivered by an agent or by post.
     """
+    if view.merged_into is not None:
+        return None
     via_proxy = view.village_received_on is not None or view.agent_id is not None
     if via_proxy:
         trips = 0

@@ -10,17 +10,27 @@ its 12-digit 统计用区划代码.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from casework.calendar import WorkingCalendar
 from casework.catalog import Catalog
-from casework.deadlines import Light
-from casework.kpi import KpiReport, Period, compute_kpis, grouped_kpis
+from casework.kpi import KpiReport, Period
+from casework.report import (
+    PERIOD_KINDS,
+    LightsRow,
+    ReportRow,
+    TrendPoint,
+    earliest_needed,
+    export_cells,
+    kpi_cells,
+    kpi_table,
+    lights_rows,
+    parse_period,
+    trend_months,
+)
+from printing.tabular import csv_bytes
 
 from ..db import write_transaction
 from ..models import Station
@@ -28,6 +38,8 @@ from .audit import record_audit
 from .report_summaries import KpiCaseSummary, china_today, refresh_summaries
 
 __all__ = [
+    "GROUPS",
+    "PERIOD_KINDS",
     "KpiCaseSummary",  # created by migration m0004_report_summaries, which imports it from here
     "Report",
     "ReportQuery",
@@ -43,52 +55,6 @@ __all__ = [
 ]
 
 GROUPS = ("station", "township", "county")
-PERIOD_KINDS = ("month", "quarter", "year", "custom")
-TREND_MONTHS = 12
-LIGHTS_SHOWN = (Light.GREEN, Light.YELLOW, Light.RED, Light.GREY)
-
-
-# ---- periods -------------------------------------------------------------------------------------------------
-
-
-def month_period(year: int, month: int) -> Period:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return Period(dt.date(year, month, 1), following - dt.timedelta(days=1))
-
-
-def parse_period(kind: str, value: str = "", start: str = "", end: str = "") -> Period | None:
-    """The period a report form names: ``month`` 2026-03, ``quarter`` 2026-Q1, ``year`` 2026, or ``custom``
-    ISO start and end dates. None when what was typed does not name a period."""
-    value = value.strip()
-    try:
-        if kind == "month":
-            year, month = (int(part) for part in value.split("-"))
-            return month_period(year, month)
-        if kind == "quarter":
-            year_text, quarter_text = value.upper().split("-Q")
-            quarter = int(quarter_text)
-            if not 1 <= quarter <= 4:
-                return None
-            first = month_period(int(year_text), 3 * quarter - 2)
-            return Period(first.start, month_period(int(year_text), 3 * quarter).end)
-        if kind == "year":
-            return Period(dt.date(int(value), 1, 1), dt.date(int(value), 12, 31))
-        if kind == "custom":
-            period = Period(dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip()))
-            return period if period.start <= period.end else None
-    except ValueError:
-        return None
-    return None
-
-
-def trend_months(period: Period, count: int = TREND_MONTHS) -> list[Period]:
-    """The ``count`` calendar months ending with the month of the period's last day."""
-    year, month = period.end.year, period.end.month
-    months = []
-    for _ in range(count):
-        months.append(month_period(year, month))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months[::-1]
 
 
 # ---- the station tree ----------------------------------------------------------------------------------------
@@ -163,27 +129,6 @@ class ReportQuery:
 
 
 @dataclass(frozen=True)
-class ReportRow:
-    code: str
-    name: str
-    kpis: KpiReport
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    month: str
-    accepted: int
-    completed: int
-
-
-@dataclass(frozen=True)
-class LightsRow:
-    code: str
-    name: str
-    counts: dict[str, int]
-
-
-@dataclass(frozen=True)
 class Report:
     query: ReportQuery
     rows: list[ReportRow]
@@ -207,26 +152,29 @@ def build_report(
     today = today or china_today()
     refresh_summaries(catalog, calendar, today)
     tree = StationTree.load()
-    months = trend_months(query.period)
-    earliest = min(months[0].start, query.period.start)
     rows = KpiCaseSummary.select().where(
         KpiCaseSummary.counted,
-        KpiCaseSummary.accepted_on >= earliest,
+        KpiCaseSummary.accepted_on >= earliest_needed(query.period),
         KpiCaseSummary.accepted_on <= query.period.end,
     )
     summaries = [r.to_summary() for r in rows if tree.within(r.station, query.scope)]
-    grouped = grouped_kpis(summaries, query.period, lambda c: tree.group_of(c.station, query.group))
-    report_rows = [ReportRow(code, tree.name(code), kpis) for code, kpis in grouped.items() if kpis.accepted]
-    trend = []
-    for month in months:
-        figures = compute_kpis(summaries, month)
-        trend.append(TrendPoint(f"{month.start:%Y-%m}", figures.accepted, figures.completed))
+    table = kpi_table(
+        summaries, query.period, group_of=lambda code: tree.group_of(code, query.group), name_of=tree.name
+    )
+    open_lights = (
+        KpiCaseSummary.select(KpiCaseSummary.station, KpiCaseSummary.light)
+        .where(KpiCaseSummary.clock_running, KpiCaseSummary.counted)
+        .tuples()
+    )
     return Report(
         query=query,
-        rows=report_rows,
-        total=compute_kpis(summaries, query.period),
-        trend=trend,
-        lights=_lights(tree, query.scope),
+        rows=table.rows,
+        total=table.total,
+        trend=table.trend,
+        lights=lights_rows(
+            ((station, light) for station, light in open_lights if tree.within(station, query.scope)),
+            tree.name,
+        ),
         uncounted=KpiCaseSummary.select()
         .where(~KpiCaseSummary.counted, KpiCaseSummary.merged_into.is_null())
         .count(),
@@ -234,75 +182,16 @@ def build_report(
     )
 
 
-def _lights(tree: StationTree, scope: str) -> list[LightsRow]:
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    rows = (
-        KpiCaseSummary.select(KpiCaseSummary.station, KpiCaseSummary.light)
-        .where(KpiCaseSummary.clock_running, KpiCaseSummary.counted)
-        .tuples()
-    )
-    for station, light in rows:
-        if tree.within(station, scope):
-            counts[station][light] += 1
-    return [
-        LightsRow(code, tree.name(code), {light.value: counts[code][light.value] for light in LIGHTS_SHOWN})
-        for code in sorted(counts)
-        if any(counts[code][light.value] for light in LIGHTS_SHOWN)
-    ]
-
-
 # ---- CSV -----------------------------------------------------------------------------------------------------
-
-# (KpiReport field, display form): the CSV and the table show the same columns in this order.
-KPI_FIELDS = (
-    ("accepted", "count"),
-    ("completion_rate", "percent"),
-    ("on_time_rate", "percent"),
-    ("overdue", "count"),
-    ("immediate_share", "percent"),
-    ("with_gaps", "count"),
-    ("via_proxy", "count"),
-    ("average_steps", "decimal"),
-    ("average_materials", "decimal"),
-    ("average_trips", "decimal"),
-    ("time_limit_compression", "percent"),
-    ("satisfaction_rate", "percent"),
-    ("bad_rating_rate", "percent"),
-    ("rectification_rate", "percent"),
-    ("village_share", "percent"),
-)
-
-
-def kpi_cells(kpis: KpiReport, empty: str = "—") -> list[str]:
-    """The display text of each KPI_FIELDS column (``empty`` where a ratio has no denominator)."""
-    from casework.kpi import decimal_text, percent_text
-
-    cells = []
-    for name, form in KPI_FIELDS:
-        value = getattr(kpis, name)
-        if form == "count":
-            cells.append(str(value))
-        elif value is None:
-            cells.append(empty)
-        else:
-            cells.append(percent_text(value) if form == "percent" else decimal_text(value))
-    return cells
 
 
 def report_csv(report: Report, headers: Sequence[str], total_label: str) -> bytes:
-    """UTF-8 with a byte-order mark and CRLF lines, so Excel on a clerk's PC opens the Chinese text correctly.
+    """The table as CSV that Excel on a clerk's PC opens correctly (``printing.tabular``); the total line names
+    the area it covers.
 
-    ``headers`` are the translated column titles: code, name, then one per KPI_FIELDS entry.
+    ``headers`` are the translated column titles: code, name, then one per ``casework.report.KPI_FIELDS`` entry.
     """
-    if len(headers) != 2 + len(KPI_FIELDS):
-        raise ValueError("headers must name the code, the name and every KPI column")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in report.rows:
-        writer.writerow([row.code, _safe_cell(row.name), *kpi_cells(row.kpis, "")])
-    writer.writerow([report.query.scope, total_label, *kpi_cells(report.total, "")])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return csv_bytes(export_cells(report.rows, report.total, headers, total_label, report.query.scope))
 
 
 def export_report(
@@ -326,8 +215,3 @@ def export_report(
             ip,
         )
     return body
-
-
-def _safe_cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in names (CSV injection): a leading = + - @ is shown as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
