@@ -51,6 +51,7 @@ PART_CAPS: Mapping[str, int] = {
     "events": 16 * MiB,
     "authorizations": 1 * MiB,
     "certificate": 64 * 1024,
+    "custody": 4 * MiB,
 }
 """Per-type size caps; a part type not listed here is refused."""
 MAX_ROOTS = 16

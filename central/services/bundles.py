@@ -2,7 +2,7 @@
 
 Parts: the station's latest ack, the registry, the catalog, the calendars, central's decisions (conflict
 resolutions) concerning the station, routed events (other stations' events on the cases it serves, and its own
-events a restore lost), and the station's certificate. A bundle
+events a restore lost), the station's certificate, and its open custody issues (class D). A bundle
 is a delta (only parts whose version moved, ``prev`` = the last bundle's id) when the station has applied the last
 one, and a snapshot (every part) when it is further behind or has nothing. Bundles are built when asked for and
 kept verbatim, so asking again gives the same bytes.
@@ -34,6 +34,7 @@ from ..models import (
     StationKey,
     TrustDocument,
 )
+from .custody import custody_issues_part
 from .epochs import authorizations_for
 from .publications import calendar_part, latest_catalog
 
@@ -86,6 +87,9 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     )
     if key is not None:
         parts["certificate"] = BundlePart("certificate", key.serial, bytes(key.certificate))
+    custody_version, custody_issues = custody_issues_part(station_code)
+    if custody_version >= 1:  # sent once central has any custody news, then whole each time it changes
+        parts["custody"] = BundlePart("custody", custody_version, custody_issues)
     return parts
 
 

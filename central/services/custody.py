@@ -172,6 +172,7 @@ def _read_new_events(cursor: CustodyCursor) -> set[str]:
         .tuples()
     )
     last = cursor.central_seq
+    folded = False
     for central_seq, body in rows:
         last = max(last, central_seq)
         event = parse_event(bytes(body))
@@ -181,8 +182,11 @@ def _read_new_events(cursor: CustodyCursor) -> set[str]:
         touched.add(event.aggregate_id)
         if kind in _CUSTODY:
             _fold_custody(event, kind)
+            folded = True
     top = LogEvent.select(LogEvent.central_seq).order_by(LogEvent.central_seq.desc()).scalar() or 0
     cursor.central_seq = max(last, top)
+    if folded:  # a receipt changes the stations' "received" lists: the custody part's version must move
+        cursor.revision += 1
     cursor.save()
     return touched
 

@@ -1,5 +1,5 @@
 """Applying a verified downstream bundle (下行包) in one transaction: trust roots, catalog, calendar, acks,
-registry and certificate parts; parts this station cannot apply yet are kept verbatim, never dropped."""
+registry, certificate and custody parts; parts this station cannot apply yet are kept verbatim, never dropped."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "bundle_state"
 REGISTRY_KEY = "registry"
-APPLIED_HERE = frozenset({"catalog", "calendar", "acks", "registry", "certificate", "decisions", "events"})
+APPLIED_HERE = frozenset(
+    {"catalog", "calendar", "acks", "registry", "certificate", "decisions", "events", "custody"}
+)
 
 
 def bundle_state() -> BundleState:
@@ -114,6 +116,15 @@ def _apply_part(part_type: str, data: bytes) -> bool:
         return False
     if part_type in ("decisions", "events"):
         return _apply_case_events(data)
+    if part_type == "custody":
+        from .custody import apply_custody_part
+
+        try:
+            apply_custody_part(data)
+        except (ValueError, KeyError, TypeError) as e:  # a part for another station, or malformed: keep it
+            log.warning("downstream custody part not applied: %s", e)
+            return False
+        return True
     if part_type == "acks":
         from .sync import receive_ack
 

@@ -1,0 +1,102 @@
+"""Custody issues travel in downstream bundles (issue 6): an issue central raises for a village reaches the
+village's home page through a real sync (a sealed bundle with a ``custody`` part), and leaves it when central
+clears it. Central is served by waitress on 127.0.0.1; the village is set up by its own CLI and enrolled over HTTP.
+Also: the CUSTODY_* settings of the station read from config.toml."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from casework.calendar import default_calendar
+from casework.custody import CustodyLimits
+from central import create_app as create_central
+from central.runtime import current_runtime
+from central.services import custody as central_custody
+from central.services.stations import issue_enrollment_code, register_station
+from station import create_app as create_station
+from station.models import DownstreamPart
+from station.services import custody as station_custody
+from tests.central.conftest import add_user, make_instance
+from tests.e2e.test_daiban_route import COUNTY, TOWNSHIP, USERS, VILLAGE, Station
+from tests.station.test_custody import receive_case
+from tests.support.servers import serve_app
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def network(tmp_path):
+    central = create_central(make_instance(tmp_path / "central"))
+    with central.app_context():
+        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
+            register_station(code, name, level, parent, "admin")
+        add_user("admin", "central_admin")
+        code = issue_enrollment_code(VILLAGE[0], "admin", current_runtime().cipher, 72).code
+    with serve_app(central) as url:
+        # Online this time: the village syncs with central over HTTP.
+        yield central, Station(tmp_path, VILLAGE, url, code, USERS["village"], online=True)
+
+
+def applied_custody_parts(village: Station) -> list[DownstreamPart]:
+    with village.bound():
+        return list(DownstreamPart.select().where(DownstreamPart.part_type == "custody"))
+
+
+def test_an_issue_raised_at_central_reaches_the_home_page_by_sync_and_clears_there(network):
+    central, village = network
+    case = receive_case(village.app, "张晓明")
+    village.sync()  # central learns of the case the village holds
+    today = dt.datetime.now(CHINA).date()
+    later = default_calendar().add_working_days(today, 10)
+    with central.app_context():
+        central_custody.refresh_custody(later)  # the village has held the folder too long
+        [issue] = central_custody.list_issues("open", VILLAGE[0])
+    assert issue.kind == "village_holding_overdue" and issue.case_id == case.id
+    home = village.client("village")
+    assert issue.description_zh not in home.get("/").get_data(as_text=True)
+
+    village.sync()
+    parts = applied_custody_parts(village)
+    assert [p.applied for p in parts] == [True], "the bundle carried the custody part and it was applied"
+    page = home.get("/").get_data(as_text=True)
+    assert issue.description_zh in page, "central's issue is on the village's home page"
+
+    with central.app_context():
+        central_custody.resolve_issue(issue.key, "admin", "卷宗在村站档案柜，已核实")
+    village.sync()
+    assert len(applied_custody_parts(village)) == 2
+    page = home.get("/").get_data(as_text=True)
+    assert issue.description_zh not in page, "the issue central cleared left the home page"
+    with village.bound():
+        assert station_custody.CustodyIssue.get_by_id(issue.key).status == "resolved"
+
+
+def test_no_custody_part_before_central_has_any_custody_issue(network):
+    _central, village = network
+    receive_case(village.app, "李秀兰")
+    village.sync()
+    village.sync()
+    assert applied_custody_parts(village) == []
+
+
+def test_custody_limits_come_from_the_station_config_file(tmp_path, village_template):
+    plain = Path(shutil.copytree(village_template, tmp_path / "plain"))
+    instance = Path(shutil.copytree(village_template, tmp_path / "configured"))
+    (instance / "config.toml").write_text(
+        'CUSTODY_TRANSIT_DAYS = 7\nCUSTODY_HOP_DAYS = "village>township=2"\nCUSTODY_RESULT_HOLD_DAYS = 9\n'
+        "CUSTODY_VILLAGE_HOLD_DAYS = 4\nCUSTODY_RECEIPT_GRACE_DAYS = 1\n",
+        "utf-8",
+    )
+    app = create_station({"INSTANCE_PATH": str(instance), "HUEY_IMMEDIATE": True})
+    limits = CustodyLimits.from_settings(app.config)
+    assert limits.default_transit_days == 7
+    assert limits.hop_days[("village", "township")] == 2
+    assert (limits.result_hold_days, limits.village_hold_days, limits.receipt_grace_days) == (9, 4, 1)
+    defaults = CustodyLimits.from_settings(
+        create_station({"INSTANCE_PATH": str(plain), "HUEY_IMMEDIATE": True}).config
+    )
+    assert defaults == CustodyLimits()
