@@ -63,6 +63,35 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "TrueType CJK font file to embed in PDFs; empty means search the Debian font folders.",
     ),
+    Setting(
+        "CUSTODY_TRANSIT_DAYS",
+        3,
+        "Working days a proxy-carried folder may travel between two stations when no hop rule names them.",
+        int,
+    ),
+    Setting(
+        "CUSTODY_HOP_DAYS",
+        "village>township=3",
+        "Per-hop transit limits in working days, by level or station code: 'village>township=3; township>county=5'.",
+    ),
+    Setting(
+        "CUSTODY_RESULT_HOLD_DAYS",
+        5,
+        "Working days a result may wait at a station before it is handed over.",
+        int,
+    ),
+    Setting(
+        "CUSTODY_VILLAGE_HOLD_DAYS",
+        3,
+        "Working days a village may hold a received case before forwarding it to the township.",
+        int,
+    ),
+    Setting(
+        "CUSTODY_RECEIPT_GRACE_DAYS",
+        0,
+        "Working days a folder's receipt may wait for its dispatch to arrive by sync before it is an issue.",
+        int,
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
