@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from printing.charts import LIGHT_COLOURS, Series, bar_chart, line_chart, stacked_bar_chart
+from printing.report_charts import CHART_ROWS, ReportChartText, report_charts
 
 from ..auth import STATION_STAFF, requires_roles
 from ..services.reference import today
@@ -20,8 +20,6 @@ from ..services.reports import (
 )
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-CHART_ROWS = 30  # a taller lights chart no longer fits a screen; the worst stations come first
-BAR_GROUPS = 12  # more bars than this would not leave room for their names
 REPORT_ROLES = (*STATION_STAFF, "auditor")
 
 
@@ -50,15 +48,6 @@ def period_labels() -> dict[str, str]:
     return {"month": _("Month"), "quarter": _("Quarter"), "year": _("Year"), "custom": _("Custom range")}
 
 
-def light_labels() -> dict[str, str]:
-    return {
-        "green": _("Green"),
-        "yellow": _("Yellow (warning)"),
-        "red": _("Red (overdue)"),
-        "grey": _("Grey (paused)"),
-    }
-
-
 def _form() -> dict[str, str]:
     kind = request.args.get("kind", "month")
     return {
@@ -69,44 +58,32 @@ def _form() -> dict[str, str]:
     }
 
 
-def _charts(report: StationReport) -> dict[str, Markup]:
-    trend = line_chart(
-        _("Accepted and completed by month"),
-        [point.month for point in report.trend],
-        [
-            Series(_("Accepted"), tuple(p.accepted for p in report.trend)),
-            Series(_("Completed (of those accepted)"), tuple(p.completed for p in report.trend)),
-        ],
-        empty_text=_("No data"),
-    )
-    worst = sorted(report.lights, key=lambda r: (-r.counts["red"], -r.counts["yellow"], r.code))[:CHART_ROWS]
-    names = light_labels()
-    title = _("Open cases by light and station")
-    if len(report.lights) > CHART_ROWS:
-        title = _(
+def chart_text() -> ReportChartText:
+    return ReportChartText(
+        trend_title=_("Accepted and completed by month"),
+        accepted=_("Accepted"),
+        completed_of_accepted=_("Completed (of those accepted)"),
+        completed=_("Completed"),
+        no_data=_("No data"),
+        lights_title=_("Open cases by light and station"),
+        lights_title_worst=_(
             "Open cases by light: the %(count)s stations with the most red and yellow lights",
             count=CHART_ROWS,
-        )
-    lights = stacked_bar_chart(
-        title,
-        [row.name for row in worst],
-        [
-            Series(names[light], tuple(row.counts[light] for row in worst), LIGHT_COLOURS[light])
-            for light in ("green", "yellow", "red", "grey")
-        ],
-        empty_text=_("No open case has a running clock."),
+        ),
+        light_names={
+            "green": _("Green"),
+            "yellow": _("Yellow (warning)"),
+            "red": _("Red (overdue)"),
+            "grey": _("Grey (paused)"),
+        },
+        no_running_clock=_("No open case has a running clock."),
+        groups_title=_("Accepted and completed in the period"),
     )
-    charts = {"trend": trend, "lights": lights}
-    if 1 < len(report.rows) <= BAR_GROUPS:
-        charts["groups"] = bar_chart(
-            _("Accepted and completed in the period"),
-            [row.name for row in report.rows],
-            [
-                Series(_("Accepted"), tuple(row.kpis.accepted for row in report.rows)),
-                Series(_("Completed"), tuple(row.kpis.completed for row in report.rows)),
-            ],
-        )
+
+
+def _charts(report: StationReport) -> dict[str, Markup]:
     # printing.charts escapes every label itself and returns a complete, script-free SVG element.
+    charts = report_charts(report.trend, report.lights, report.rows, chart_text())
     return {name: Markup(svg) for name, svg in charts.items()}
 
 
