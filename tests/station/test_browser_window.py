@@ -53,3 +53,18 @@ def test_township_window_journey_in_chinese(township_instance):
         row = page.locator(f"tr:has-text('{number}')").first
         assert row.is_visible()
         screenshot(page, "station-05-home")
+
+
+@pytest.mark.parametrize("viewport", [(360, 740), (1024, 768)])
+def test_window_pages_fit_a_phone_and_an_old_pc_screen(instance, viewport):
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    with serve_app(app) as url, chromium_page(viewport=viewport) as page:
+        page.goto(url + "/login")
+        page.fill("input[name=username]", "village")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        for path in ("/", "/items/?q=低保", f"/cases/new/{LOW_INCOME}", "/sync/", "/search?q=张"):
+            page.goto(url + path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, (path, viewport, overflow)
+        screenshot(page, f"station-search-{viewport[0]}")
