@@ -191,6 +191,18 @@ def _read_new_events(cursor: CustodyCursor) -> set[str]:
     return touched
 
 
+def has_unread_custody_events() -> bool:
+    """Whether the log holds a dispatch or a receipt after the cursor (holdings alone wait for the schedule)."""
+    cursor = CustodyCursor.get_or_none(CustodyCursor.id == 1)
+    after = cursor.central_seq if cursor is not None else 0
+    wire = [*_CUSTODY, *(f"case.{t}" for t in _CUSTODY)]
+    return (
+        LogEvent.select(LogEvent.central_seq)
+        .where((LogEvent.central_seq > after) & LogEvent.event_type.in_(wire))
+        .exists()
+    )
+
+
 def _fold_custody(event: Event, kind: str) -> None:
     p = event.effective_payload
     pair = CustodyPair.get_or_none(
@@ -217,6 +229,9 @@ def _fold_custody(event: Event, kind: str) -> None:
                 }
             )
             pair.receipts = json.dumps(receipts, sort_keys=True)
+            pair.status = (
+                CustodyStatus.DISPUTED.value
+            )  # re-paired below: a late receipt can reopen a closed pair
     pair.save()
 
 
