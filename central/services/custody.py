@@ -229,9 +229,8 @@ def _fold_custody(event: Event, kind: str) -> None:
                 }
             )
             pair.receipts = json.dumps(receipts, sort_keys=True)
-            pair.status = (
-                CustodyStatus.DISPUTED.value
-            )  # re-paired below: a late receipt can reopen a closed pair
+            # Re-paired by the refresh: a receipt arriving late can reopen a closed pair.
+            pair.status = CustodyStatus.DISPUTED.value
     pair.save()
 
 
