@@ -1,7 +1,7 @@
 """Custody issues travel in downstream bundles (issue 6): an issue central raises for a village reaches the
 village's home page through a real sync (a sealed bundle with a ``custody`` part), and leaves it when central
 clears it. Central is served by waitress on 127.0.0.1; the village is set up by its own CLI and enrolled over HTTP.
-Also: the CUSTODY_* settings of the station read from config.toml."""
+Also: the CUSTODY_* settings of the station read from config.toml, and the case page's custody box."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from station.services import custody as station_custody
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.test_daiban_route import COUNTY, TOWNSHIP, USERS, VILLAGE, Station
 from tests.station.test_custody import receive_case
+from tests.station.test_custody_views import dispatched_label, logged_in
 from tests.support.servers import serve_app
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
+__all__ = ["dispatched_label"]  # a fixture this module uses
 
 
 @pytest.fixture
@@ -100,3 +102,10 @@ def test_custody_limits_come_from_the_station_config_file(tmp_path, village_temp
         create_station({"INSTANCE_PATH": str(plain), "HUEY_IMMEDIATE": True}).config
     )
     assert defaults == CustodyLimits()
+
+
+def test_the_case_page_shows_custody_and_links_the_authorization(app, dispatched_label):
+    case, _label = dispatched_label
+    page = logged_in(app, "village").get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "代办委托书" in page and f"/custody/cases/{case.id}/authorization" in page
+    assert "已交接" in page, "the hand-over of the folder is on the case page"
