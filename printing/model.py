@@ -108,6 +108,21 @@ def format_date(value: date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+@dataclass(frozen=True)
+class DateToBeConfirmed:
+    """A date the station cannot compute yet (待定), printed with its reason instead of a guess — e.g. a deadline in
+    a year whose working-day calendar is not published: 待定：2027 年工作日历未发布."""
+
+    reason: str
+
+
+def format_deadline(value: date | DateToBeConfirmed) -> str:
+    """:func:`format_date`, or 待定：<reason> for a date that cannot be computed yet."""
+    if isinstance(value, DateToBeConfirmed):
+        return f"待定：{value.reason}" if value.reason else "待定"
+    return format_date(value)
+
+
 def format_datetime(value: datetime) -> str:
     """2026年11月23日 09:05 — to the minute, as 收件时间 must be."""
     return f"{format_date(value.date())} {value.hour:02d}:{value.minute:02d}"

@@ -12,7 +12,7 @@ from ..documents.decisions import (
 from ..errors import DocumentError
 from ..layout import Block, Fields, Heading, Layout, Paragraph, Qr, QrRow, Signatures, Table
 from ..masking import mask_id_number
-from ..model import according_to, format_date, format_datetime, yes_no
+from ..model import DateToBeConfirmed, according_to, format_date, format_datetime, format_deadline, yes_no
 from .common import (
     case_fields,
     closing,
@@ -62,19 +62,27 @@ def compose_extension_notice(doc: ExtensionNotice) -> Layout:
     require_legal_organ(doc, "延期办理告知书")
     if doc.extension_days <= 0:
         raise DocumentError("an extension must add at least one day")
+    original, new = doc.original_deadline, doc.new_deadline
+    # A deadline that cannot be computed is said to be 待定 with its reason, never replaced by a guessed date.
+    before = "在原办结期限内" if isinstance(original, DateToBeConfirmed) else f"在{format_date(original)}前"
+    after = (
+        f"待定（{new.reason or '暂无法计算'}）"
+        if isinstance(new, DateToBeConfirmed)
+        else f"为{format_date(new)}"
+    )
     blocks: list[Block] = [
         salutation(doc),
         Paragraph(
-            f"你（单位）申请的“{doc.item.name}”，因{doc.reason}，不能在{format_date(doc.original_deadline)}前"
+            f"你（单位）申请的“{doc.item.name}”，因{doc.reason}，不能{before}"
             f"作出决定。经{doc.approver}批准，{according_to(doc.legal_basis)}办理期限延长{doc.extension_days}个工作日，"
-            f"延长后的办结期限为{format_date(doc.new_deadline)}。",
+            f"延长后的办结期限{after}。",
             "indent",
         ),
         case_fields(
             doc,
-            ("原办结期限", format_date(doc.original_deadline)),
+            ("原办结期限", format_deadline(original)),
             ("延长期限", f"{doc.extension_days}个工作日"),
-            ("延长后办结期限", format_date(doc.new_deadline)),
+            ("延长后办结期限", format_deadline(new)),
             ("批准人", doc.approver),
             ("经办人", doc.handler),
         ),

@@ -13,7 +13,7 @@ from ..documents.intake import (
 )
 from ..errors import DocumentError
 from ..layout import Block, Fields, Heading, Layout, Paragraph, Signatures, Table
-from ..model import according_to, format_date, format_datetime
+from ..model import according_to, format_date, format_datetime, format_deadline
 from .common import (
     case_fields,
     closing,
@@ -81,7 +81,7 @@ def compose_acceptance_notice(doc: AcceptanceNotice) -> Layout:
             ("受理日期", format_date(doc.accepted_on)),
             ("法定办结时限", limit_text(doc.legal_limit_days)),
             ("承诺办结时限", limit_text(doc.promised_limit_days)),
-            ("承诺办结日期", format_date(doc.promised_deadline)),
+            ("承诺办结日期", format_deadline(doc.promised_deadline)),
             ("出件方式", doc.delivery_method),
             ("受理人", doc.handler),
             ("受理人电话", doc.acceptor_phone or doc.issuer.consult_phone),
@@ -188,7 +188,7 @@ def compose_gap_acceptance_notice(doc: GapAcceptanceNotice) -> Layout:
         case_fields(
             doc,
             ("受理日期", format_date(doc.accepted_on)),
-            ("承诺办结日期", format_date(doc.promised_deadline)),
+            ("承诺办结日期", format_deadline(doc.promised_deadline)),
             ("经办人", doc.handler),
         ),
         Heading("需补齐的容缺材料"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from ..model import CaseDocument
+from ..model import CaseDocument, DateToBeConfirmed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,9 +30,9 @@ class SpecialProcedureNotice(CaseDocument):
 class ExtensionNotice(CaseDocument):
     """延期办理告知书: the one approved extension of §42, with the reason and the new deadline."""
 
-    original_deadline: date
+    original_deadline: date | DateToBeConfirmed
     extension_days: int
-    new_deadline: date
+    new_deadline: date | DateToBeConfirmed
     reason: str
     approver: str
     """Who approved the extension (本机关负责人)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..model import CaseDocument, MaterialLine
+from ..model import CaseDocument, DateToBeConfirmed, MaterialLine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +32,8 @@ class AcceptanceNotice(CaseDocument):
     materials: tuple[MaterialLine, ...]
     promised_limit_days: int
     """承诺办结时限 in working days; 0 for 即办件."""
-    promised_deadline: date
+    promised_deadline: date | DateToBeConfirmed
+    """承诺办结日期; 待定 with the reason when it cannot be computed (e.g. its year's calendar is missing)."""
     legal_limit_days: int | None = None
     """法定办结时限 in working days; None where the law sets none."""
     delivery_method: str = "窗口领取"
@@ -96,7 +97,7 @@ class GapAcceptanceNotice(CaseDocument):
 
     accepted_on: date
     deferred: tuple[DeferredMaterial, ...]
-    promised_deadline: date
+    promised_deadline: date | DateToBeConfirmed
     overdue_handling: str = "逾期未补齐的，本机关将终止办理该申请，由此产生的后果由申请人自行承担。"
 
 

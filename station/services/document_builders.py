@@ -19,6 +19,7 @@ from printing import (
     LICENSING_CORRECTION_BASIS,
     LICENSING_EXTENSION_BASIS,
     LICENSING_REJECTION_BASIS,
+    DateToBeConfirmed,
     Issuer,
     ItemRef,
     MaterialLine,
@@ -154,8 +155,15 @@ def material_lines(facts: CaseFacts) -> tuple[MaterialLine, ...]:
     return tuple(lines)
 
 
-def _deadline(facts: CaseFacts, fallback: dt.date) -> dt.date:
-    return facts.clock.deadline or fallback
+def _deadline(clock: ClockStatus) -> dt.date | DateToBeConfirmed:
+    """The clock's deadline, or 待定 with the reason when it cannot be computed — never a stand-in date
+    (DOMAIN.md §2.3: a missing calendar year is a visible warning, not a silent guess)."""
+    if clock.deadline is not None:
+        return clock.deadline
+    missing = next((m for m in clock.messages if m.code == "calendar_missing"), None)
+    if missing is not None:
+        return DateToBeConfirmed(f"{missing.params['year']} 年工作日历未发布")
+    return DateToBeConfirmed("办结日期暂无法计算")
 
 
 def _deferred(facts: CaseFacts) -> tuple[DeferredMaterial, ...]:
@@ -183,7 +191,7 @@ def acceptance_notice(facts: CaseFacts, basis: Event, common: Common, handler: s
         accepted_on=accepted_on,
         materials=material_lines(facts),
         promised_limit_days=facts.item.promised_limit_days,
-        promised_deadline=_deadline(facts, accepted_on),
+        promised_deadline=_deadline(facts.clock),
         legal_limit_days=facts.item.legal_limit_days,
         **common,
     )
@@ -194,7 +202,7 @@ def gap_acceptance_notice(facts: CaseFacts, basis: Event, common: Common, handle
     return GapAcceptanceNotice(
         accepted_on=accepted_on,
         deferred=_deferred(facts),
-        promised_deadline=_deadline(facts, accepted_on),
+        promised_deadline=_deadline(facts.clock),
         **common,
     )
 
@@ -271,11 +279,10 @@ def extension_notice(facts: CaseFacts, basis: Event, common: Common, handler: st
 
     p = basis.payload
     without = clock_of(dataclasses.replace(facts.view, extension_days=0), facts.item, today())
-    extended_on = dt.date.fromisoformat(p["extended_on"])
     return ExtensionNotice(
-        original_deadline=without.deadline or extended_on,
+        original_deadline=_deadline(without),
         extension_days=int(p["days"]),
-        new_deadline=_deadline(facts, extended_on),
+        new_deadline=_deadline(facts.clock),
         reason=p["reason"],
         approver=p["approver"],
         legal_basis=_licensing(facts, LICENSING_EXTENSION_BASIS),
