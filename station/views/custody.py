@@ -168,10 +168,15 @@ def print_manifest(manifest_id: str):
 @bp.route("/manifests/<manifest_id>/pdf")
 @requires_roles(*CUSTODY_ROLES, "auditor")
 def manifest_pdf(manifest_id: str):
-    from printing import render
+    from printing import DocumentError, FontMissingError, render
+
+    from .documents import _fonts, _printing_failed
 
     _manifest_or_404(manifest_id)
-    pdf = render(custody_service.manifest_document(manifest_id))
+    try:
+        pdf = render(custody_service.manifest_document(manifest_id), _fonts())
+    except (FontMissingError, DocumentError) as e:
+        return _printing_failed(e)
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -307,10 +312,15 @@ def print_authorization(case_id: str, event_id: str):
 @bp.route("/cases/<case_id>/authorization/<event_id>/pdf")
 @requires_roles(*CUSTODY_ROLES, "auditor")
 def authorization_pdf(case_id: str, event_id: str):
-    from printing import render
+    from printing import DocumentError, FontMissingError, render
+
+    from .documents import _fonts, _printing_failed
 
     _authorization_or_404(case_id, event_id)
-    pdf = render(custody_service.authorization_document(event_id))
+    try:
+        pdf = render(custody_service.authorization_document(event_id), _fonts())
+    except (FontMissingError, DocumentError) as e:
+        return _printing_failed(e)
     return Response(pdf, mimetype="application/pdf")
 
 

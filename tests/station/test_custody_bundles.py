@@ -1,12 +1,15 @@
 """Custody issues travel in downstream bundles (issue 6): an issue central raises for a village reaches the
 village's home page through a real sync (a sealed bundle with a ``custody`` part), and leaves it when central
 clears it. Central is served by waitress on 127.0.0.1; the village is set up by its own CLI and enrolled over HTTP.
-Also: the CUSTODY_* settings of the station read from config.toml, and the case page's custody box."""
+Also: the CUSTODY_* settings of the station read from config.toml, the case page's custody box, and the custody
+PDFs' font (PRINT_FONT_PATH)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ from station.services import custody as station_custody
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.test_daiban_route import COUNTY, TOWNSHIP, USERS, VILLAGE, Station
 from tests.station.test_custody import receive_case
-from tests.station.test_custody_views import dispatched_label, logged_in
+from tests.station.test_custody_views import dispatched_label, logged_in, post
 from tests.support.servers import serve_app
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -109,3 +112,46 @@ def test_the_case_page_shows_custody_and_links_the_authorization(app, dispatched
     page = logged_in(app, "village").get(f"/cases/{case.id}").get_data(as_text=True)
     assert "代办委托书" in page and f"/custody/cases/{case.id}/authorization" in page
     assert "已交接" in page, "the hand-over of the folder is on the case page"
+
+
+UMING = "/usr/share/fonts/truetype/arphic/uming.ttc"  # not the font the search finds first (WenQuanYi)
+
+
+def fonts_in(pdf: bytes, tmp_path: Path) -> str:
+    source = tmp_path / "custody.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(source)], capture_output=True, text=True, check=True).stdout
+
+
+def test_custody_pdfs_embed_the_configured_font(app, dispatched_label, tmp_path):
+    case, _label = dispatched_label
+    app.config["PRINT_FONT_PATH"] = UMING
+    client = logged_in(app, "village")
+    [manifest_id] = re.findall(
+        r"/custody/manifests/([^/\"]+)\"", client.get(f"/cases/{case.id}").get_data(True)
+    )
+    manifest = client.get(f"/custody/manifests/{manifest_id}/pdf")
+    assert manifest.status_code == 200 and "UMing" in fonts_in(manifest.data, tmp_path)
+    path = f"/custody/cases/{case.id}/authorization"
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', client.get(path).get_data(True)).group(1)
+    data = {"token": token, "agent": "agent", "signed_on": "2026-11-16", "power": ["submit_materials"]}
+    event_id = post(client, path, data, path).headers["Location"].rsplit("recorded=", 1)[1]
+    authorization = client.get(f"{path}/{event_id}/pdf")
+    fonts = fonts_in(authorization.data, tmp_path)
+    assert authorization.status_code == 200 and "UMing" in fonts and "WenQuanYi" not in fonts
+
+
+def test_a_custody_pdf_without_a_chinese_font_is_a_clear_message(app, dispatched_label, monkeypatch):
+    import functools
+
+    from printing import FontConfig
+    from station.views import documents as document_views
+
+    monkeypatch.setattr(document_views, "FontConfig", functools.partial(FontConfig, search_dirs=()))
+    case, _label = dispatched_label
+    client = logged_in(app, "village")
+    [manifest_id] = re.findall(
+        r"/custody/manifests/([^/\"]+)\"", client.get(f"/cases/{case.id}").get_data(True)
+    )
+    response = client.get(f"/custody/manifests/{manifest_id}/pdf")
+    assert response.status_code == 503 and "fonts-wqy-microhei" in response.get_data(as_text=True)
