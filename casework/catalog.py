@@ -88,6 +88,22 @@ class HandlingKind(Enum):
         ]
 
 
+SERVICE_OBJECT_LABELS: dict[str, tuple[str, str]] = {
+    "natural_person": ("自然人", "natural persons"),
+    "legal_person": ("法人", "legal persons"),
+    "other_organisation": ("其他组织", "other organisations"),
+}
+"""服务对象 (who may apply) codes of the catalog format, with their Chinese and English labels."""
+
+
+def service_object_label(code: str, locale: str = "zh") -> str:
+    """The label of a 服务对象 code in ``locale`` ('zh…' → Chinese, anything else → English); unknown codes as given."""
+    labels = SERVICE_OBJECT_LABELS.get(code)
+    if labels is None:
+        return code
+    return labels[0] if locale.lower().startswith("zh") else labels[1]
+
+
 class MaterialForm(Enum):
     """材料类型: original (核验后退回), copy, or both."""
 

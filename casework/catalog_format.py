@@ -14,6 +14,7 @@ from typing import Any
 
 from casework.catalog import (
     CATALOG_FORMAT,
+    SERVICE_OBJECT_LABELS,
     Bundle,
     Catalog,
     HandlingKind,
@@ -44,7 +45,7 @@ MATERIAL_FIELDS = {
     "promise_replaceable", "shareable", "note_zh",
 }  # fmt: skip
 PROCEDURE_FIELDS = {"key", "name_zh", "name_en", "expected_days", "calendar_days", "counts_toward_limit"}
-SERVICE_OBJECTS = {"natural_person", "legal_person", "other_organisation"}
+SERVICE_OBJECTS = set(SERVICE_OBJECT_LABELS)
 _STATION_LEVELS = {Level.VILLAGE.value, Level.TOWNSHIP.value, Level.COUNTY.value}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from casework.catalog import Catalog, Item, Level
+from casework.catalog import Catalog, Item, Level, service_object_label
 from casework.lifecycle import CaseState
 from printing import ItemRef, mask_name
 from printing.documents import DailyCaseLine, DailySheet, GuideMaterial, ServiceGuide
@@ -43,7 +43,8 @@ def _flow(item: Item, identity: StationIdentity) -> tuple[str, ...]:
 
 def service_guide(catalog: Catalog, item: Item, identity: StationIdentity) -> ServiceGuide:
     """办事指南 of one item as the catalog the station holds describes it (行政许可法 §30)."""
-    conditions = [f"申请对象：{'、'.join(item.service_objects)}"] if item.service_objects else []
+    objects = "、".join(service_object_label(code) for code in item.service_objects)
+    conditions = [f"申请对象：{objects}"] if objects else []
     if item.note_zh:
         conditions.append(item.note_zh)
     materials = tuple(

@@ -317,3 +317,17 @@ def test_published_catalog_and_calendar_are_rfc8785_canonical_friendly():
             document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
         assert rfc8785.dumps(document) == ours.encode("utf-8")
+
+
+def test_every_service_object_the_format_accepts_has_a_chinese_and_an_english_label():
+    from casework.catalog import SERVICE_OBJECT_LABELS, service_object_label
+    from casework.catalog_format import SERVICE_OBJECTS
+
+    assert set(SERVICE_OBJECT_LABELS) == SERVICE_OBJECTS
+    used = {code for item in demo_catalog().items for code in item.service_objects}
+    assert used and used <= SERVICE_OBJECTS
+    assert service_object_label("natural_person") == "自然人"
+    assert service_object_label("legal_person", "zh-CN") == "法人"
+    assert service_object_label("other_organisation", "en") == "other organisations"
+    for code in SERVICE_OBJECTS:
+        assert not any(c.isascii() for c in service_object_label(code)), code
