@@ -9,6 +9,7 @@ from ..auth import current_user, requires_roles
 from ..errors import RegistrationError
 from ..roles import CENTRAL_ADMIN, REVIEWERS
 from ..runtime import current_runtime
+from ..services.custody import open_issue_counts
 from ..services.health import station_health
 from ..services.stations import (
     LEVELS,
@@ -81,6 +82,7 @@ def show(code: str):
         "stations/show.html",
         station=station,
         health=station_health(station),
+        custody_issues=open_issue_counts().get(station.code, 0),
         level_labels=level_labels(),
         issued=None,
     )

@@ -5,6 +5,7 @@ config.toml; a folded receipt moves the version of the stations' custody part.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -13,7 +14,7 @@ from central.services import custody
 from central.tasks import huey, refresh_custody_task
 from sync_protocol.canonical import parse_canonical
 
-from .conftest import TOWNSHIP, VILLAGE, make_instance
+from .conftest import TOWNSHIP, VILLAGE, login, make_instance
 from .test_custody import dispatch, enrolled, other_township, push, receive
 
 pytestmark = pytest.mark.usefixtures("stations")
@@ -120,3 +121,17 @@ def test_a_receipt_arriving_after_the_pair_closed_reopens_it(
     assert {"double_receipt", "wrong_station"} <= set(open_issues(app))
     with app.app_context():
         assert custody.CustodyPair.get(custody.CustodyPair.case_id == case_id).status == "disputed"
+
+
+def test_the_station_health_page_counts_open_custody_issues(app, client, village, township, central_info):
+    case_id = village.receive_case()
+    dispatch(village, case_id)
+    receive(township, case_id)
+    push(client, township, central_info)  # a receipt without its dispatch: one issue for both stations
+    login(client, "auditor")
+    for code in (VILLAGE, TOWNSHIP):
+        page = client.get(f"/stations/{code}").get_data(as_text=True)
+        assert re.search(rf'交接异常</dt><dd><a href="/custody/\?station={code}">1</a>', page), page
+    push(client, village, central_info)  # the dispatch arrives: the issue clears, the count follows
+    page = client.get(f"/stations/{VILLAGE}").get_data(as_text=True)
+    assert "交接异常</dt><dd>0</dd>" in page
