@@ -294,3 +294,37 @@ def test_enrollment_by_file_for_a_station_that_never_goes_online(tmp_path, centr
     assert installed.exit_code == 0 and f"network {NETWORK}" in installed.output, installed.output
     again = runner.invoke(main, ["enroll-reply", "--instance", str(instance), str(reply)])
     assert again.exit_code == 1 and "enroll-request" in again.output
+
+
+def test_walking_skeleton_over_real_waitress_servers(tmp_path, central):
+    """Issue 2's journey with both nodes on real servers: village intake in the browser's way → sync button →
+    central's batch list and case list show it."""
+    from tests.support.http import WebClient
+    from tests.support.servers import serve_app
+
+    central_url, code = central
+    instance = _station_instance(tmp_path, central_url, code)
+    app = create_app({"INSTANCE_PATH": str(instance), "HUEY_IMMEDIATE": True})
+    with serve_app(app) as station_url:
+        clerk = WebClient(station_url)
+        clerk.login("village", PASSWORD)
+        saved = clerk.submit(
+            "/cases/new/GF00201000", {k: v for k, v in intake_data("skeleton-1").items() if k != "token"}
+        )
+        assert saved.status == 200 and "已保存" in saved.text
+        number = re.search(r"990101101000-GF00201000-\d{8}-V101201-\d{4}", saved.text).group(0)
+        assert number in clerk.get("/").text
+        deadline = time.monotonic() + 30
+        while True:
+            synced = clerk.submit("/sync/", {}, form_action="/sync/now")
+            assert "同步完成" in synced.text, synced.text[-2000:]
+            if "待中心确认的事件</th><td>0 /" in synced.text:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    admin = WebClient(central_url)
+    admin.login("admin", PASSWORD)
+    while time.monotonic() < deadline and number not in admin.get("/cases/").text:
+        time.sleep(0.5)
+    assert number in admin.get("/cases/").text
+    assert "990101101201" in admin.get("/batches/").text
