@@ -19,7 +19,7 @@ from station.models import CaseRecord
 from station.services.sync import sync_summary
 from tests.support.servers import NodeProcess
 
-from .conftest import PASSWORD, USERS, csrf_token, login
+from .conftest import PASSWORD, csrf_token, login
 from .helpers import intake_data
 
 pytestmark = pytest.mark.slow
@@ -157,10 +157,6 @@ def test_sync_without_a_reachable_central_records_the_error_in_words_and_backs_o
     with dbmod.bound(app.extensions["station"].database):
         summary = sync_summary()
     assert summary["failures"] == 1 and summary["next_due_ms"] > time.time() * 1000
-
-
-def test_roles_of_users_used_here_exist():
-    assert USERS["village"] == ("village_staff",)
 
 
 def test_usb_round_trip_through_central_import_and_export(tmp_path, central):
