@@ -84,6 +84,13 @@ def m0006_conflicts(db: Database) -> None:
     db.create_tables(models.MODELS_0006)
 
 
+def m0007_trust_document_kinds(db: Database) -> None:
+    """Longer trust document kinds: per-station epoch authorizations are named ``epoch_auth:<station code>``."""
+    if is_postgres():
+        db.execute_sql("ALTER TABLE trust_documents ALTER COLUMN kind TYPE VARCHAR(40)")
+    # SQLite does not enforce VARCHAR lengths: nothing to change there.
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
@@ -91,6 +98,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0004_report_summaries,
     m0005_custody,
     m0006_conflicts,
+    m0007_trust_document_kinds,
 )
 
 

@@ -114,7 +114,7 @@ class StationKey(BaseModel):
 class TrustDocument(BaseModel):
     """Signed trust documents central published: roots and registry versions, kept verbatim."""
 
-    kind = CharField(max_length=16)  # root | registry
+    kind = CharField(max_length=40)  # root | registry | epoch_auth:<station code>
     version = IntegerField()
     body = BlobField()
     created_at = DateTimeField(default=utcnow)

@@ -231,8 +231,12 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
             continue
         links = links_by_station.setdefault(event.station_id, _epoch_links(event.station_id))
         since = _applied_since(event.aggregate_id, event.base_version)
+        newest = max((a.central_version for a, _ in since), default=0)
         check = check_concurrency(
-            event, aggregate_version=case.version, applied_since_base=[a for a, _ in since], epoch_links=links
+            event,
+            aggregate_version=max(newest, event.base_version),
+            applied_since_base=[a for a, _ in since],
+            epoch_links=links,
         )
         if not check.concurrent:
             continue

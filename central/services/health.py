@@ -19,6 +19,7 @@ class StationHealth:
     held_events: int = 0
     forks: int = 0
     last_error: str = ""
+    open_conflicts: int = 0
 
 
 def station_health(station: Station) -> StationHealth:
@@ -50,3 +51,33 @@ def station_health(station: Station) -> StationHealth:
         forks=ForkEvidence.select().where(ForkEvidence.station_code == station.code).count(),
         last_error=last_bad.reason if last_bad else "",
     )
+
+
+def health_overview() -> dict[str, StationHealth]:
+    """Every station's health in a few grouped queries (the stations page shows them side by side)."""
+    from ..models import Conflict
+
+    out: dict[str, StationHealth] = {}
+    for station in Station.select():
+        out[station.code] = StationHealth(station.last_contact_at, station.clock_skew_ms)
+    for code, epoch, seq in StationChain.select(
+        StationChain.station_code, StationChain.epoch, StationChain.head_seq
+    ).tuples():
+        if code in out:
+            out[code].chains.append((epoch, seq))
+    for code, count in (
+        HeldEvent.select(HeldEvent.station_code, fn.COUNT(1)).group_by(HeldEvent.station_code).tuples()
+    ):
+        if code in out:
+            out[code].held_events = count
+    for code, count in (
+        Conflict.select(Conflict.station_code, fn.COUNT(1))
+        .where(Conflict.status == "open")
+        .group_by(Conflict.station_code)
+        .tuples()
+    ):
+        if code in out:
+            out[code].open_conflicts = count
+    for health in out.values():
+        health.chains.sort()
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from ..models import Batch, CaseRecord, Station
+from ..models import Batch, CaseRecord, Conflict, Station
 
 
 def _by_status(model, column) -> dict[str, int]:
@@ -16,4 +16,5 @@ def dashboard_counts() -> dict[str, object]:
         "stations": _by_status(Station, Station.status),
         "batches": _by_status(Batch, Batch.status),
         "cases": CaseRecord.select().count(),
+        "conflicts": _by_status(Conflict, Conflict.status),
     }

@@ -1,6 +1,9 @@
 """Case projections (办件视图): each touched case is re-folded with ``casework.fold`` from its events in central
 order (central_seq), so every node that folds the same log gets the same picture.
 
+Events fold in causal order (hybrid logical clock, then station and position), so the projection does not depend
+on which station's batch arrived first; ``version`` names the central_seq of the causally last event.
+
 A ``rehome`` event re-issues content after a fork; its content is folded once: skipped when the original or an
 earlier rehome of it is already in the log.
 """
@@ -37,7 +40,39 @@ def case_events(case_id: str) -> list[tuple[int, Event]]:
         .order_by(LogEvent.central_seq)
         .tuples()
     )
-    return [(seq, parse_event(bytes(body))) for seq, event_id, body in rows if event_id not in held_out]
+    events = [(seq, parse_event(bytes(body))) for seq, event_id, body in rows if event_id not in held_out]
+    # Causal order, not arrival order: the same events fold to the same case whichever station's batch came
+    # first. HLCs are monotonic per station and advance past what a station learned; ties break by station and
+    # position, so the order is a pure function of the events.
+    # An event a person chose to apply after a conflict takes effect when the decision was made, not at its own
+    # clock: it must come after what it competed with.
+    decided_at = _resolution_clocks(case_id)
+
+    def causal(item: tuple[int, Event]) -> tuple[str, str, tuple[int, int]]:
+        event = item[1]
+        return (
+            decided_at.get(event.event_id, event.effective_hlc),
+            event.station_id,
+            event.effective_position,
+        )
+
+    return sorted(events, key=causal)
+
+
+def _resolution_clocks(case_id: str) -> dict[str, str]:
+    from ..models import Conflict
+
+    rows = (
+        Conflict.select(Conflict.incoming_event_id, LogEvent.hlc)
+        .join(LogEvent, on=(LogEvent.event_id == Conflict.resolution_event_id))
+        .where(
+            Conflict.aggregate_id == case_id,
+            Conflict.status == "resolved",
+            Conflict.incoming_applied == True,  # noqa: E712
+        )
+        .tuples()
+    )
+    return dict(rows)
 
 
 def _effective(events: Iterable[tuple[int, Event]]) -> list[tuple[int, Event]]:
@@ -68,8 +103,11 @@ def _case_event(event: Event) -> CaseEvent:
 
 def _owner(view: CaseView, events: list[tuple[int, Event]]) -> str:
     custody = view.custody or {}
-    if custody.get("to_station"):
-        return str(custody["to_station"])
+    target = custody.get("to") or custody.get(
+        "to_station"
+    )  # casework keeps the dispatch's destination as "to"
+    if target:
+        return str(target)
     return events[-1][1].station_id
 
 

@@ -10,7 +10,7 @@ from ..errors import RegistrationError
 from ..roles import CENTRAL_ADMIN, REVIEWERS
 from ..runtime import current_runtime
 from ..services.custody import open_issue_counts
-from ..services.health import station_health
+from ..services.health import health_overview, station_health
 from ..services.stations import (
     LEVELS,
     get_station,
@@ -46,7 +46,12 @@ def level_labels() -> dict[str, str]:
 @requires_roles(*REVIEWERS)
 def list_all():
     return render_template(
-        "stations/list.html", stations=list_stations(), levels=LEVELS, level_labels=level_labels(), form={}
+        "stations/list.html",
+        stations=list_stations(),
+        levels=LEVELS,
+        level_labels=level_labels(),
+        form={},
+        health=health_overview(),
     )
 
 
@@ -67,6 +72,7 @@ def register():
                 levels=LEVELS,
                 level_labels=level_labels(),
                 form=form,
+                health=health_overview(),
             ),
             400,
         )

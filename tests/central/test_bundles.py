@@ -51,7 +51,9 @@ def test_a_station_gets_a_snapshot_then_deltas_then_nothing(app, client, village
     put(client, village.batch(village.events, central_info))
     second = client.get(f"/api/v1/stations/{village.code}/bundles?after=1")
     delta = open_bundle(second, village, central_info, state=verified.state)
-    assert not delta.manifest.snapshot and [p.type for p in delta.parts] == ["acks"]
+    types = {p.type for p in delta.parts}
+    assert not delta.manifest.snapshot and "acks" in types
+    assert not types & {"catalog", "calendar", "registry", "certificate"}  # unchanged parts are not resent
     # The same question gives the same bytes.
     assert client.get(f"/api/v1/stations/{village.code}/bundles?after=1").data == second.data
 
@@ -136,7 +138,7 @@ def test_resolutions_reach_the_station_in_the_decisions_part(app, client, villag
     with app.app_context():
         from central.models import Conflict
 
-        resolve(Conflict.get().id, "keep_applied", "admin")
+        resolve(Conflict.select().where(Conflict.conflict_class != "D").get().id, "keep_applied", "admin")
     bundle = open_bundle(
         client.get(f"/api/v1/stations/{village.code}/bundles?after=0"), village, central_info
     )

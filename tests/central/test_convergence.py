@@ -11,8 +11,8 @@ each example runs on a copy of its folder, so every example starts from the same
 the sealed batch files can be built once and reused.
 
 Stations work on their own cases in the first property; the second adds a 代办 hand-over (a village case received
-and accepted by the township), which today depends on arrival order and is marked xfail(strict) until central
-folds a case's events in an order that does not (see its reason).
+and accepted by the township): central folds a case's events in causal (HLC) order, so the township's events
+arriving before the village's give the same case.
 """
 
 from __future__ import annotations
@@ -325,13 +325,6 @@ def test_any_delivery_order_of_three_stations_batches_gives_the_same_log_project
 TOWNSHIP_FIRST = [(code, 0, n) for code, n in sorted(lengths(HANDED_OVER).items())]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="central folds a case's events in arrival order (central_seq): when the township's custody_received "
-    "and accepted arrive before the village's dispatch, the case ends in_transit and owned by the village (owner = "
-    "station of the last folded event; projections._owner reads custody['to_station'], casework stores "
-    "custody['to']); stations send base_version 0, so no conflict is raised either",
-)
 @settings(CONVERGENCE, phases=[Phase.explicit, Phase.generate])
 @example(files=TOWNSHIP_FIRST)
 @given(files=deliveries(lengths(HANDED_OVER)))

@@ -204,6 +204,9 @@ def test_review_pages_show_batches_events_and_cases_in_chinese(client, village, 
     assert "办理过程" in client.get(f"/cases/{case_id}").get_data(as_text=True)
     station_page = client.get(f"/stations/{VILLAGE}").get_data(as_text=True)
     assert "纪元 1: 2" in station_page
+    health = client.get("/stations/").get_data(as_text=True)
+    assert "1:2" in health and "各纪元链高度" in health
+    assert "等待人工处理" in client.get("/").get_data(as_text=True)
     database.close()
 
 

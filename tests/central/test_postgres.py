@@ -14,6 +14,14 @@ from central.services.audit import record_audit
 
 from .pg import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 from .test_auth import test_authorization_matrix  # noqa: F401 - re-run on PostgreSQL
+from .test_bundles import test_a_station_gets_a_snapshot_then_deltas_then_nothing  # noqa: F401, E402
+from .test_conflicts import (  # noqa: F401, E402
+    shared_case,
+    test_a_restored_station_waits_for_a_person_who_authorizes_its_new_epoch,
+    test_concurrent_legal_acts_wait_for_a_person_and_the_loser_is_not_applied,
+    test_low_stakes_field_edits_resolve_automatically_last_writer_wins,
+    township,
+)
 from .test_enrollment import (  # noqa: F401 - re-run on PostgreSQL
     test_a_used_code_cannot_enroll_another_key,
     test_enroll_issues_a_certificate_that_verifies_against_the_root,
@@ -26,6 +34,10 @@ from .test_ingest import (  # noqa: F401 - re-run on PostgreSQL
     test_a_gap_is_held_then_released_when_filled,
     test_overlapping_batches_apply_only_what_is_new,
     test_review_pages_show_batches_events_and_cases_in_chinese,
+)
+from .test_revocation import (  # noqa: F401, E402
+    test_key_rotation_enrolls_the_announced_key,
+    test_revoked_after_seq_keeps_earlier_work_and_quarantines_later_events,
 )
 
 pytestmark = pytest.mark.postgres
