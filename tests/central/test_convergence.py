@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from central import create_app
@@ -325,7 +325,7 @@ def test_any_delivery_order_of_three_stations_batches_gives_the_same_log_project
 TOWNSHIP_FIRST = [(code, 0, n) for code, n in sorted(lengths(HANDED_OVER).items())]
 
 
-@settings(CONVERGENCE, phases=[Phase.explicit, Phase.generate])
+@CONVERGENCE
 @example(files=TOWNSHIP_FIRST)
 @given(files=deliveries(lengths(HANDED_OVER)))
 def test_a_case_handed_from_village_to_township_projects_the_same_whichever_station_arrives_first(
