@@ -63,6 +63,18 @@ def self_check(node: NodeContext) -> None:
         verify_tail()
 
 
+def session_cookie_name(node: NodeContext) -> str:
+    """One session cookie per station instance: browsers share cookies between ports of one host, so two
+    stations on 127.0.0.1 (or one PC serving a village and a township) must not log each other out. Named by the
+    station code, or by the instance's signing key before the station has an identity."""
+    from .models import StationIdentity
+
+    with dbmod.bound(node.database):
+        identity = StationIdentity.current()
+    suffix = str(identity.station_code) if identity is not None else node.keys.signing_key.key_id[:16]
+    return f"yiciban_station_{suffix}"
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     node = open_node(settings)
@@ -72,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = node.keys.secret_key
     app.config.update(
-        SESSION_COOKIE_NAME="yiciban_station",
+        SESSION_COOKIE_NAME=session_cookie_name(node),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_BYTES"],

@@ -36,6 +36,13 @@ LIGHTS = {
     "grey": N_("paused"),
     "none": "",
 }
+CALENDAR_MISSING = N_("deadline unknown: calendar not imported")
+SYNC_PHASES = {
+    "push": N_("sending our events"),
+    "ack": N_("reading central's acknowledgement"),
+    "bundles": N_("receiving updates from central"),
+    "done": N_("finished"),
+}
 MATERIAL_STATUSES = {
     "received": N_("Received"),
     "original_returned": N_("Original checked and returned"),
@@ -87,8 +94,15 @@ def state_label(state: str) -> str:
     return gettext(STATES[state]) if state in STATES else state
 
 
-def light_label(light: str) -> str:
+def light_label(light: str, calendar_missing: bool = False) -> str:
+    """The light in words; a clock stopped by a missing calendar year says so instead of "due soon"."""
+    if calendar_missing:
+        return gettext(CALENDAR_MISSING)
     return gettext(LIGHTS[light]) if LIGHTS.get(light) else ""
+
+
+def sync_phase_label(phase: str) -> str:
+    return gettext(SYNC_PHASES[phase]) if phase in SYNC_PHASES else phase
 
 
 def material_status_label(status: str) -> str:
@@ -122,5 +136,6 @@ def install_labels(app: Flask) -> None:
         followup_label=followup_label,
         light_label=light_label,
         material_status_label=material_status_label,
+        sync_phase_label=sync_phase_label,
         format_ms=format_ms,
     )

@@ -23,17 +23,39 @@ class HomeLists:
     results_waiting: list[CaseRecord] = field(default_factory=list)
     recent: list[CaseRecord] = field(default_factory=list)
     followups_due: list[CaseRecord] = field(default_factory=list)
+    calendar_missing: list[CaseRecord] = field(default_factory=list)
+    """Open cases whose deadline cannot be computed: a working-day calendar year is not imported."""
+    calendar_missing_ids: set[str] = field(default_factory=set)
+    """Ids of every listed case in that state, so any list labels it so rather than "due soon"."""
 
 
 def _open():
     return CaseRecord.select().where(CaseRecord.state.not_in(CLOSED))
 
 
+def calendar_missing_ids(cases: list[CaseRecord], on: dt.date) -> set[str]:
+    """Ids among ``cases`` whose clock stops because a working-day calendar year is missing (casework's
+    ``calendar_missing`` flag). Such a case keeps the clock's yellow warning light with no deadline, so only
+    yellow rows without a deadline are recomputed; the flag itself is not stored."""
+    from .cases import case_view, clock_of
+    from .reference import current_catalog
+
+    catalog, missing = current_catalog(), set[str]()
+    for case in cases:
+        if case.light != "yellow" or case.deadline or case.id in missing:
+            continue
+        view = case_view(case.id)
+        if "calendar_missing" in clock_of(view, catalog.item(view.item_code, view.item_version), on).flags:
+            missing.add(case.id)
+    return missing
+
+
 def home_lists(on: dt.date, limit: int = 50) -> HomeLists:
-    return HomeLists(
+    yellow = list(_open().where(CaseRecord.light == "yellow").order_by(CaseRecord.deadline).limit(limit))
+    lists = HomeLists(
         due_today=list(_open().where(CaseRecord.deadline == on.isoformat()).limit(limit)),
         red=list(_open().where(CaseRecord.light == "red").order_by(CaseRecord.deadline).limit(limit)),
-        yellow=list(_open().where(CaseRecord.light == "yellow").order_by(CaseRecord.deadline).limit(limit)),
+        yellow=yellow,
         waiting_for_agent=list(
             CaseRecord.select()
             .where(CaseRecord.state == CaseState.VILLAGE_RECEIVED.value)
@@ -57,6 +79,10 @@ def home_lists(on: dt.date, limit: int = 50) -> HomeLists:
             CaseRecord.select().order_by(CaseRecord.created_at.desc(), CaseRecord.number.desc()).limit(20)
         ),
     )
+    lists.calendar_missing_ids = calendar_missing_ids(yellow + lists.recent, on)
+    lists.calendar_missing = [c for c in yellow if c.id in lists.calendar_missing_ids]
+    lists.yellow = [c for c in yellow if c.id not in lists.calendar_missing_ids]
+    return lists
 
 
 def refresh_open_cases() -> int:
