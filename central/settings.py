@@ -51,7 +51,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAX_ENROLL_BYTES", 64 * 1024, "Largest enrollment request body accepted.", int),
     Setting("ENROLLMENT_CODE_HOURS", 72, "How long a one-time enrollment code stays valid.", int),
-    Setting("CERTIFICATE_DAYS", 3650, "Validity of station certificates issued at enrollment.", int),
     Setting("LOGIN_MAX_FAILURES", 5, "Failed logins per username and IP before the login is locked.", int),
     Setting("LOGIN_LOCK_MINUTES", 15, "Window for counting failures and length of the lock.", int),
     Setting(
