@@ -399,6 +399,26 @@ def press_sync(clerk: WebClient) -> threading.Thread:
     return thread
 
 
+def catch_mid_push(instance: Path, clients: list[WebClient], desk: Desk) -> dict:
+    """Press the sync button and return once the push has sent some batches but not all; if the sync ends before
+    that (little was waiting), the clerks save more and the button is pressed again."""
+    for _ in range(5):
+        button = press_sync(clients[0])
+        while button.is_alive():
+            progress = sync_progress(instance)
+            if progress.get("phase") == "push" and 1 <= progress.get("done", 0) < progress.get("total", 0):
+                return progress
+            time.sleep(0.005)
+        for _ in range(10):
+            submission = Submission("", {})
+            page = clients[0].get(f"/cases/new/{ITEM}")
+            submission.token = clients[0].form_fields(page, f"/cases/new/{ITEM}")["token"]
+            submission.fields = intake_fields(page.text)
+            desk.add(submission)
+            send(clients[0], submission)
+    raise AssertionError(f"never caught the station mid-push: {sync_progress(instance)}")
+
+
 def sync_until_acknowledged(instance: Path, timeout: float = 40.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -417,7 +437,11 @@ def test_kill9_of_station_while_pushing_and_of_central_while_ingesting(tmp_path)
     central, (code,) = start_central(tmp_path)
     instance = init_station(tmp_path / "township", network=None)
     cli(STATION_CLI, "enroll", "--instance", str(instance), "--central", central.url, "--code", code)
-    small_batches = {"YICIBAN_STATION_SYNC_BATCH_EVENTS": "7"}  # many PUTs: a push lasts long enough to hit
+    # Many small PUTs so a push lasts long enough to hit; no background sync between the button presses.
+    small_batches = {
+        "YICIBAN_STATION_SYNC_BATCH_EVENTS": "4",
+        "YICIBAN_STATION_SYNC_INTERVAL_SECONDS": "3600",
+    }
     desk = Desk()
     clerks = Clerks(3)
     kills = []
@@ -428,11 +452,7 @@ def test_kill9_of_station_while_pushing_and_of_central_while_ingesting(tmp_path)
             run_clerks_and_kill(node, clerks.at(url), desk, rng)
             node, url = start_station(instance, small_batches)
             resubmit(clerks.at(url)[0], desk.unconfirmed)
-            button = press_sync(clerks.at(url)[0])
-            deadline = time.monotonic() + 20
-            while (progress := sync_progress(instance)).get("phase") != "push" or progress.get("done", 0) < 2:
-                assert time.monotonic() < deadline and button.is_alive(), f"no push seen: {progress}"
-                time.sleep(0.01)
+            progress = catch_mid_push(instance, clerks.at(url), desk)
             time.sleep(rng.uniform(0.0, 0.2))
             node.kill9()
             kills.append(f"station at push {sync_progress(instance).get('done')}/{progress.get('total')}")
