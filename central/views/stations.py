@@ -52,6 +52,7 @@ def list_all():
         level_labels=level_labels(),
         form={},
         health=health_overview(),
+        custody_issues=open_issue_counts(),
     )
 
 
@@ -73,6 +74,7 @@ def register():
                 level_labels=level_labels(),
                 form=form,
                 health=health_overview(),
+                custody_issues=open_issue_counts(),
             ),
             400,
         )

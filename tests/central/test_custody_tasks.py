@@ -132,6 +132,9 @@ def test_the_station_health_page_counts_open_custody_issues(app, client, village
     for code in (VILLAGE, TOWNSHIP):
         page = client.get(f"/stations/{code}").get_data(as_text=True)
         assert re.search(rf'交接异常</dt><dd><a href="/custody/\?station={code}">1</a>', page), page
+    listing = client.get("/stations/").get_data(as_text=True)
+    for code in (VILLAGE, TOWNSHIP):
+        assert f'<td class="custody"><a href="/custody/?station={code}">1</a></td>' in listing
     push(client, village, central_info)  # the dispatch arrives: the issue clears, the count follows
     page = client.get(f"/stations/{VILLAGE}").get_data(as_text=True)
     assert "交接异常</dt><dd>0</dd>" in page
