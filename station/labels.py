@@ -121,6 +121,23 @@ def followup_label(code: str) -> str:
     return gettext(FOLLOWUP[code]) if code in FOLLOWUP else code
 
 
+def item_label(item_code: str, name_zh: str) -> str:
+    """A catalog item's name in the page's language; the stored Chinese name when the catalog lacks the item."""
+    from flask_babel import get_locale
+
+    from casework.errors import UnknownItemError
+
+    from .services.reference import current_catalog
+
+    locale = get_locale()
+    if locale is None or locale.language == "zh":
+        return name_zh
+    try:
+        return current_catalog().item(item_code).name_en or name_zh
+    except UnknownItemError:
+        return name_zh
+
+
 def format_ms(value: int | str) -> str:
     """Event time for people: China time to the minute."""
     if isinstance(value, int):
@@ -138,4 +155,5 @@ def install_labels(app: Flask) -> None:
         material_status_label=material_status_label,
         sync_phase_label=sync_phase_label,
         format_ms=format_ms,
+        item_label=item_label,
     )
