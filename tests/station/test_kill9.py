@@ -64,7 +64,7 @@ def test_kill9_during_intake_loses_and_duplicates_nothing(tmp_path):
     threads = [threading.Thread(target=clerk, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while len(acknowledged) < 12 and time.monotonic() < deadline:
         time.sleep(0.05)
     node.kill9()
