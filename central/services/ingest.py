@@ -26,6 +26,7 @@ from sync_protocol.ingest import (
     decide,
     decide_batch,
 )
+from sync_protocol.schema import ZERO_ID
 from sync_protocol.trust import parse_certificate
 
 from ..db import database, write_transaction
@@ -125,8 +126,7 @@ def load_history(station_code: str, events: list[Event]) -> StationHistory:
     """Read exactly what ``decide`` needs: every chain head, ids and held ids around the events' positions,
     the ids epoch.open events link to, authorized epochs, and what rehome events name.
 
-    Held events of an epoch with no applied event yet are not visible to ``decide`` (it has no head to hang
-    them on); re-delivery is absorbed by the held table's unique key instead.
+    An epoch with held events but nothing contiguous yet is given with head 0 (``EpochHistory`` semantics).
     """
     heads = {
         row.epoch: (row.head_seq, row.head_id)
@@ -159,6 +159,22 @@ def load_history(station_code: str, events: list[Event]) -> StationHistory:
             .tuples()
         )
         epochs[epoch] = EpochHistory(head_seq=head_seq, head_id=head_id, ids=ids, held=held)
+    for epoch, (low, high) in wanted.items():
+        if epoch in epochs:
+            continue
+        # Nothing of this epoch is contiguous yet, but events beyond a gap may be held: decide must see them
+        # (a different event at a held seq is a fork, the same one a duplicate).
+        held = dict(
+            HeldEvent.select(HeldEvent.seq, HeldEvent.event_id)
+            .where(
+                HeldEvent.station_code == station_code,
+                HeldEvent.epoch == epoch,
+                HeldEvent.seq.between(low, high),
+            )
+            .tuples()
+        )
+        if held:
+            epochs[epoch] = EpochHistory(head_seq=0, head_id=ZERO_ID, held=held)
     authorized = frozenset(
         parse_certificate(bytes(row.certificate)).epoch
         for row in StationKey.select(StationKey.certificate).where(StationKey.station_code == station_code)
@@ -221,6 +237,8 @@ def _append(decisions: list[EventDecision], batch_id_of: dict[str, int], now) ->
 def _set_heads(station_code: str, heads: dict[int, tuple[int, str]]) -> None:
     now = utcnow()
     for epoch, (seq, event_id) in heads.items():
+        if seq == 0:
+            continue  # only held events so far: no contiguous head to record
         updated = (
             StationChain.update(head_seq=seq, head_id=event_id, updated_at=now)
             .where(StationChain.station_code == station_code, StationChain.epoch == epoch)
