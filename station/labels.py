@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from flask import Flask
 from flask_babel import gettext
@@ -121,6 +122,16 @@ def followup_label(code: str) -> str:
     return gettext(FOLLOWUP[code]) if code in FOLLOWUP else code
 
 
+def localized_name(entry: Any) -> str:
+    """``name_zh`` or ``name_en`` of a catalog entry (item, material, special procedure) for the page's language."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    if locale is None or locale.language == "zh":
+        return str(entry.name_zh)
+    return str(entry.name_en or entry.name_zh)
+
+
 def item_label(item_code: str, name_zh: str) -> str:
     """A catalog item's name in the page's language; the stored Chinese name when the catalog lacks the item."""
     from flask_babel import get_locale
@@ -156,4 +167,5 @@ def install_labels(app: Flask) -> None:
         sync_phase_label=sync_phase_label,
         format_ms=format_ms,
         item_label=item_label,
+        localized_name=localized_name,
     )

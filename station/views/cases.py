@@ -24,7 +24,7 @@ from casework.errors import UnknownItemError
 from .. import current_node
 from ..auth import ALL_STATION_USERS, STATION_STAFF, requires_roles
 from ..errors import ActionRefusedError, StationError
-from ..labels import state_label
+from ..labels import localized_name, state_label
 from ..models import Applicant, CaseMaterial, CaseRecord
 from ..services import cases as case_service
 from ..services.reference import current_catalog, today
@@ -151,7 +151,7 @@ def _render_case(
         actions=available_actions(view, identity.level, role),
         can_rate=role is not None and role != "proxy_agent",
         rating_channels=RATING_CHANNELS,
-        material_names={m.key: m.name_zh for m in item.materials},
+        material_names={m.key: localized_name(m) for m in item.materials},
         problems=problems or {},
         typed=typed or {},
         active=active,
