@@ -386,3 +386,25 @@ def test_the_exclusion_table_names_only_existing_endpoints(sites):
     assert all(reason.strip() for reason in EXCLUDED.values())
     for site in sites.values():
         assert set(site.urls) <= _get_endpoints(site.app), site.name
+
+
+BROKEN_PAGE = """<!doctype html><html lang="zh-CN"><head><title>Cases</title>
+<script src="https://cdn.example.com/x.js"></script><link rel="stylesheet" href="//fonts.example.com/f.css"></head>
+<body><nav><a href="/">首页</a></nav><h1>办件 (办件)</h1><th>Applicant (申请人)</th>
+<form method="post" action="/x"><button>Save</button></form><form method="get"><button>Go</button></form>
+<p>State: accepted_with_gaps</p><code>natural_person</code><input value="not_shown"></body></html>"""
+
+
+def test_the_page_checks_find_each_kind_of_problem():
+    problems = list(page_problems(BROKEN_PAGE, "en"))
+    text = "\n".join(problems)
+    assert "<html lang='zh-CN'>, expected 'en'" in text
+    assert "cdn.example.com" in text and "//fonts.example.com" in text
+    assert text.count("POST form without csrf_token") == 1
+    assert (
+        "<nav>: '首页'" in text and "untranslated Chinese in <h1>" in text
+    )  # a gloss needs English beside it
+    assert "申请人" not in text  # "Applicant (申请人)" is English with its Chinese term
+    assert "['accepted_with_gaps']" in text  # inside <code> or an input value it is not shown as text
+    assert list(page_problems(BROKEN_PAGE, "zh", data_strings=["首页"])) != []
+    assert not [p for p in page_problems(BROKEN_PAGE, "en", paper_document=True) if "lang=" in p]
