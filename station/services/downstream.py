@@ -121,7 +121,8 @@ def _apply_part(part_type: str, data: bytes) -> bool:
 
         try:
             apply_custody_part(data)
-        except (ValueError, KeyError, TypeError) as e:  # a part for another station, or malformed: keep it
+        # Another station's part, or a malformed one: kept stored, unapplied.
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             log.warning("downstream custody part not applied: %s", e)
             return False
         return True
