@@ -299,6 +299,22 @@ def _record_set_aside(decisions: list[EventDecision], batch_id: int, station_cod
                 )
 
 
+def _record_malformed(decision: BatchDecision, batch_id: int, station_code: str) -> None:
+    """Bodies that did not parse inside a verified batch: rejected one by one, their exact bytes kept."""
+    for rejected in decision.malformed:
+        item = rejected.item
+        if not QuarantinedEvent.select().where(QuarantinedEvent.event_id == item.event_id).exists():
+            QuarantinedEvent.create(
+                station_code=station_code,
+                epoch=item.epoch,
+                seq=item.seq,
+                event_id=item.event_id,
+                reason=rejected.reason,
+                body=item.body,
+                batch_id=batch_id,
+            )
+
+
 def _release_held(
     station_code: str, key: KeyStatus, central_keys: list[bytes], now
 ) -> tuple[list[EventDecision], dict[int, tuple[int, str]]]:
@@ -369,7 +385,7 @@ def _absorb_held(event_ids: list[str], station_code: str, batch_id: int) -> None
 
 
 def _batch_status(decision: BatchDecision) -> tuple[str, str]:
-    outcomes = [d.outcome for d in decision.decisions]
+    outcomes = [d.outcome for d in decision.decisions] + [m.outcome for m in decision.malformed]
     for outcome, reason in QUARANTINE_OUTCOMES.items():
         if outcome in outcomes:
             return "quarantined", reason
@@ -418,6 +434,7 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
         _append(appended, {e.event_id: batch.id for e in events}, now)
         set_aside = [d for d in decision.decisions if not d.outcome.appends]
         _record_set_aside(set_aside, batch.id, station_code)
+        _record_malformed(decision, batch.id, station_code)
         for outcome, reason in QUARANTINE_OUTCOMES.items():
             first = next((d for d in set_aside if d.outcome is outcome), None)
             if first is not None and outcome is not Outcome.MALFORMED:  # a bad body is not an integrity class
@@ -450,6 +467,9 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
             "clock_suspect": decision.clock_suspect,
             "conflicts": sorted(d.conflict_id for d in detected.values()),
         }
+        if decision.malformed:
+            detail["outcomes"]["malformed"] = len(decision.malformed)
+            detail["message"] = f"seq {decision.malformed[0].item.seq}: {decision.malformed[0].item.message}"
         forks = decision.by_outcome(Outcome.FORK)
         if forks:
             detail["message"] = f"fork at seq {forks[0].event.seq}: {forks[0].reason}"

@@ -223,3 +223,49 @@ def _received_payload():
         "channel": "village",
         "materials": [],
     }
+
+
+def test_a_malformed_event_inside_a_signed_batch_is_kept_as_evidence_and_the_rest_applies(
+    client, village, central_info
+):
+    import hashlib
+    import types
+    import zlib
+
+    from central.models import QuarantinedEvent
+    from sync_protocol.batch import COMPRESSION_LEVEL, encode_container
+    from sync_protocol.checkpoint import sign_checkpoint
+    from sync_protocol.events import build_event, compute_event_id
+    from sync_protocol.keys import key_id
+    from sync_protocol.layout import batch_file_name
+    from sync_protocol.seal import decode_recipient, seal
+
+    opening = village.events[0]
+    good = village.receive_case()
+    second = village.events[1]
+    # The station wrote seq 2 with a stray space: not canonical, so central rejects that one event.
+    broken = second.body.replace(b'":', b'": ', 1)
+    after = build_event(
+        network="test-net", station_id=VILLAGE, epoch=1, seq=3, prev=compute_event_id(broken),
+        hlc=village._tick(), wall_ms=village.clock.wall_ms, actor="village", idempotency_key="op-x",
+        type="note_added", schema_version=1, aggregate_kind="case", aggregate_id=good,
+        payload={"note_id": "n1", "text": "补充说明"},
+    )  # fmt: skip
+    bodies = [opening.body, broken, after.body]
+    ingest_key = decode_recipient(central_info["ingest_recipient"])
+    checkpoint = sign_checkpoint(
+        network="test-net", station_id=VILLAGE, signing_key=village.signing, epoch=1, first_seq=1, last_seq=3,
+        prev=opening.prev, head=after.event_id,
+        events_sha256=hashlib.sha256(b"".join(b + b"\n" for b in bodies)).hexdigest(),
+        recipient_key_id=key_id(ingest_key), bundle_version=0, hlc=after.hlc, wall_ms=after.wall_ms,
+    )  # fmt: skip
+    container = encode_container(checkpoint, [types.SimpleNamespace(body=b) for b in bodies], [])
+    sealed = seal(zlib.compress(container, COMPRESSION_LEVEL), [ingest_key])
+    name = batch_file_name(VILLAGE, 1, 1, 3, sealed)
+    assert client.put(f"/api/v1/files/{name}", data=sealed).status_code == 202
+    row = Batch.get(Batch.name == name)
+    assert (row.status, row.reason) == ("quarantined", "malformed"), row.detail
+    evidence = QuarantinedEvent.get()
+    assert (evidence.seq, bytes(evidence.body)) == (2, broken)
+    assert [e.seq for e in LogEvent.select().order_by(LogEvent.seq)] == [1]
+    assert latest_ack(client, central_info).for_epoch(1).quarantined[0].seq == 2
