@@ -91,6 +91,18 @@ FOLLOWUP = {
 CHINA = timezone(timedelta(hours=8))
 
 
+HANDLING_KINDS = {  # 办件类型
+    "immediate": N_("Immediate item"),
+    "promised": N_("Promised-time item"),
+    "reported": N_("Item decided above"),
+    "joint": N_("Joint item"),
+}
+
+
+def handling_kind_label(kind: str) -> str:
+    return gettext(HANDLING_KINDS[kind]) if kind in HANDLING_KINDS else kind
+
+
 def state_label(state: str) -> str:
     return gettext(STATES[state]) if state in STATES else state
 
@@ -168,4 +180,5 @@ def install_labels(app: Flask) -> None:
         format_ms=format_ms,
         item_label=item_label,
         localized_name=localized_name,
+        handling_kind_label=handling_kind_label,
     )
