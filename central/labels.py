@@ -102,6 +102,8 @@ def audit_action_label(action: str) -> str:
         "published": _("reference data published"),
         "bundle_issued": _("downstream bundle issued"),
         "key_rotated": _("station key rotated"),
+        "blob_quarantined": _("blob quarantined"),
+        "root_rotated": _("central root key rotated"),
     }
     return labels.get(action, action)
 

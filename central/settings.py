@@ -49,6 +49,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_UPLOAD_BYTES", 64 * 1024 * 1024, "Largest sealed batch file accepted by PUT /api/v1/files.", int
     ),
+    Setting(
+        "MAX_BLOB_BYTES", 64 * 1024 * 1024, "Largest sealed blob file accepted by PUT /api/v1/blobs.", int
+    ),
     Setting("MAX_ENROLL_BYTES", 64 * 1024, "Largest enrollment request body accepted.", int),
     Setting("ENROLLMENT_CODE_HOURS", 72, "How long a one-time enrollment code stays valid.", int),
     Setting("LOGIN_MAX_FAILURES", 5, "Failed logins per username and IP before the login is locked.", int),

@@ -27,6 +27,8 @@ ACTIONS = (
     "published",
     "bundle_issued",
     "key_rotated",
+    "blob_quarantined",
+    "root_rotated",
 )
 
 

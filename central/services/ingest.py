@@ -27,6 +27,7 @@ from sync_protocol.ingest import (
     decide_batch,
 )
 from sync_protocol.schema import ZERO_ID
+from sync_protocol.seal import decode_recipient
 from sync_protocol.trust import parse_certificate
 
 from ..db import database, write_transaction
@@ -44,6 +45,7 @@ from ..models import (
 )
 from .acks import issue_ack
 from .audit import record_audit
+from .blobs import save_inline_blobs
 from .conflicts import detect, record_integrity
 from .epochs import authorizations_for
 from .projections import refresh_cases
@@ -491,6 +493,12 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
         Station.update(last_contact_at=now, clock_skew_ms=checkpoint.wall_ms - now_ms).where(
             Station.code == station_code
         ).execute()
+        if opened.blobs:  # verified with the batch; kept even if some events are set aside (evidence)
+            save_inline_blobs(
+                runtime.instance,
+                opened.blobs,
+                [runtime.keys.ingest.public_raw, decode_recipient(runtime.keys.escrow_recipient)],
+            )
         applied_events = [d.event for d in appended + released if d.apply or d.outcome.appends]
         refresh_cases({e.aggregate_id for e in applied_events if e.aggregate_kind == "case"})
         if status == "quarantined":

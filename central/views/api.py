@@ -27,6 +27,56 @@ def put_file(name: str):
     return jsonify({"status": "stored", "name": stored.name, "sha256": stored.sha256}), 202
 
 
+@bp.route("/blobs/<sha256>", methods=["HEAD"])
+@public
+def head_blob(sha256: str):
+    """How much of a sealed blob file central holds: 200 with its length, 404 when nothing."""
+    from ..services.blobs import blob_state
+
+    state = blob_state(current_runtime().instance, sha256)
+    if state is None:
+        return Response(status=404)
+    response = Response(status=200)
+    response.headers["Content-Length"] = str(state.held)
+    response.headers["X-Blob-Complete"] = "true" if state.complete else "false"
+    response.automatically_set_content_length = False
+    return response
+
+
+@bp.route("/blobs/<sha256>", methods=["PUT"])
+@public
+def put_blob(sha256: str):
+    """One piece of a sealed blob file at the offset in Content-Range; resumable and idempotent."""
+    from ..services.blobs import (
+        HELD_LENGTH_HEADER,
+        BlobOffsetError,
+        parse_content_range,
+        receive_blob_piece,
+    )
+
+    runtime = current_runtime()
+    content_range = parse_content_range(request.headers.get("Content-Range"), request.content_length)
+    try:
+        state = receive_blob_piece(
+            request.stream,
+            sha256,
+            content_range,
+            instance=runtime.instance,
+            max_bytes=current_app.config["MAX_BLOB_BYTES"],
+            identities=[runtime.keys.ingest.private_raw],
+        )
+    except BlobOffsetError as e:
+        response = jsonify({"error": e.code, "message": e.message, "held": e.held})
+        response.status_code = 409
+        response.headers[HELD_LENGTH_HEADER] = str(e.held)
+        return response
+    body = {"status": "complete" if state.complete else "partial", "sha256": sha256, "held": state.held}
+    response = jsonify(body)
+    response.status_code = 200 if state.complete else 202
+    response.headers[HELD_LENGTH_HEADER] = str(state.held)
+    return response
+
+
 @bp.route("/stations/<station_code>/ack", methods=["GET"])
 @public
 def get_ack(station_code: str):

@@ -143,6 +143,7 @@ SAMPLE_ARGS = {
     "name": "x.age",
     "filename": "style.css",
     "conflict_id": 1,
+    "sha256": "a" * 64,
 }
 
 
