@@ -209,6 +209,7 @@ class Clerks:
             self.clients = [login(url) for _ in range(self.count)]
         for client in self.clients:
             client.base_url = url
+            client.timeout = 120  # the sync button answers when the sync ends, slowly on a busy machine
         return self.clients
 
 
@@ -403,11 +404,15 @@ def catch_mid_push(instance: Path, clients: list[WebClient], desk: Desk) -> dict
     """Press the sync button and return once the push has sent some batches but not all; if the sync ends before
     that (little was waiting), the clerks save more and the button is pressed again."""
     for _ in range(5):
-        button = press_sync(clients[0])
-        while button.is_alive():
+        before = sync_progress(instance)
+        press_sync(clients[0])
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
             progress = sync_progress(instance)
             if progress.get("phase") == "push" and 1 <= progress.get("done", 0) < progress.get("total", 0):
                 return progress
+            if progress != before and progress.get("phase") == "done":
+                break  # this sync ended before it was caught mid-push
             time.sleep(0.005)
         for _ in range(10):
             submission = Submission("", {})
@@ -419,7 +424,7 @@ def catch_mid_push(instance: Path, clients: list[WebClient], desk: Desk) -> dict
     raise AssertionError(f"never caught the station mid-push: {sync_progress(instance)}")
 
 
-def sync_until_acknowledged(instance: Path, timeout: float = 40.0) -> None:
+def sync_until_acknowledged(instance: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         cli(STATION_CLI, "sync", "--instance", str(instance))
@@ -455,7 +460,7 @@ def test_kill9_of_station_while_pushing_and_of_central_while_ingesting(tmp_path)
             progress = catch_mid_push(instance, clerks.at(url), desk)
             time.sleep(rng.uniform(0.0, 0.2))
             node.kill9()
-            kills.append(f"station at push {sync_progress(instance).get('done')}/{progress.get('total')}")
+            kills.append(f"station seen at push {progress['done']}/{progress['total']}")
             time.sleep(rng.uniform(0.0, 0.3))  # central is still ingesting the files it stored
             central.kill9()
             central.start()

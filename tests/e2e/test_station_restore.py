@@ -57,7 +57,7 @@ def local_log(instance: Path) -> list[tuple[int, int, str]]:
         return nodes.assert_log_is_one_verified_chain(db)
 
 
-def sync_until_covered(instance: Path, timeout: float = 40.0) -> None:
+def sync_until_covered(instance: Path, timeout: float = 90.0) -> None:
     """Sync until central's signed ack covers every event of every local epoch (applied, held or in review)."""
     deadline = time.monotonic() + timeout
     while True:
