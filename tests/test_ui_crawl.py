@@ -130,6 +130,7 @@ def _station(tmp: Path, level: str) -> Site:
             assert client.post(act, data=form).status_code == 302
             to, carried = COUNTY_CODE, filed
         manifest = custody.create_manifest(node.keys.signing_key, staff, [carried], to, "agent")
+        custody.dispatch_manifest(staff, manifest.id)  # the agent now carries it: "my folders" has a row
         documents = {case: [d.kind for d in available_documents(case)] for case in (first.id, filed)}
     case_urls = [f"/cases/{c}" for c in (first.id, second.id, filed)]
     urls = {

@@ -65,6 +65,7 @@ class CarriedFolder:
     due: dt.date | None
     overdue: bool
     warning: Message | None
+    item_code: str = ""  # names the item in the page's language
 
 
 def carried_by(
@@ -96,6 +97,7 @@ def carried_by(
             CarriedFolder(
                 manifest.id, row.case_id, row.case_number, row.item_name, row.masked_applicant, manifest.to_station,
                 manifest.direction, since, deadline, deadline is not None and today > deadline, due.warning,
+                item_code=row.item_code,
             )
         )  # fmt: skip
     return carried
