@@ -1,4 +1,5 @@
-"""`yiciban-central`: init, serve, create-user, register-station, enrollment-code, import, migrate, demo."""
+"""`yiciban-central`: init, serve, create-user, register-station, enrollment-code, revoke, rotate-root, import,
+export, publish, migrate, demo."""
 
 from __future__ import annotations
 
@@ -185,6 +186,26 @@ def revoke_cmd(instance: Path, station_code: str, after_epoch: int | None, after
         _fail(e.message)
         return
     click.echo(f"revoked {station_code}: events after epoch {epoch} seq {seq} will be quarantined")
+
+
+@cli.command("rotate-root")
+@INSTANCE_OPTION
+def rotate_root_cmd(instance: Path) -> None:
+    """Rotate the central trust root: root N signs root N+1 with a new root key; stations get it in bundles."""
+    from .errors import CentralError
+    from .services.roots import rotate_central_root
+
+    _bind(instance)
+    try:
+        rotation = rotate_central_root(instance, actor="cli")
+    except CentralError as e:
+        _fail(e.message)
+        return
+    click.echo(
+        f"root {rotation.version}: new root key {rotation.root_key_id}, signed by {rotation.previous_key_id}; "
+        f"written to {rotation.document}"
+    )
+    click.echo("stations receive it with their next downstream bundle; keep every old root key file offline")
 
 
 @cli.command("enroll-file")

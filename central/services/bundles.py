@@ -245,15 +245,26 @@ def _issue(
         roots=roots,
         extra_recipients=[decode_recipient(runtime.keys.escrow_recipient)],
     )
+    # What the station holds after applying this bundle: a delta adds its parts to what the previous one left.
+    carried = json.loads(prev.part_versions) if prev is not None and not snapshot else {}
+    carried.update({p.type: p.version for p in parts})
     return DownstreamBundle.create(
         station_code=station_code,
         version=version,
         bundle_id=bundle.bundle_id,
         snapshot=snapshot,
-        part_versions=json.dumps({p.type: p.version for p in parts}, sort_keys=True),
+        part_versions=json.dumps({**carried, ROOTS_KEY: len(roots)}, sort_keys=True),
         name=bundle.name,
         data=bundle.data,
     )
+
+
+ROOTS_KEY = "_roots"
+"""Not a part: how many trust roots a bundle carried, kept with its part versions to notice a rotation."""
+
+
+def _published_root_count() -> int:
+    return TrustDocument.select().where(TrustDocument.kind == "root").count()
 
 
 def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
@@ -277,7 +288,9 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
         elif latest is None or after >= latest.version:
             held = json.loads(latest.part_versions) if latest is not None else {}
             changed = [p for p in parts.values() if held.get(p.type) != p.version]
-            if not changed:
+            # A new trust root alone is worth a bundle (SYNC-DESIGN §10 "update trust root N→N+1").
+            new_root = latest is not None and held.get(ROOTS_KEY, 1) < _published_root_count()
+            if not changed and not new_root:
                 return None
             top = max(after, latest.version if latest is not None else 0)
             if latest is not None and after == latest.version:
