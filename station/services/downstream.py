@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 
 from casework.errors import CaseworkError
+from casework.wire import wire_type
 from sync_protocol.bundles import BundleState, VerifiedBundle
 from sync_protocol.errors import ProtocolError
 
@@ -89,7 +90,31 @@ def _restore_own_event(event) -> bool:
         if before is None or before.event_id != event.prev:
             return False
     store_event(event)
+    if event.type == wire_type("applicant_created"):
+        _restore_applicant_row(event)
     return True
+
+
+def _restore_applicant_row(event) -> None:
+    """A restored ``applicant.created`` event brings its applicant row back. The full ID number was sealed to
+    central only, so the row keeps the lookup hash and the masked number (all the window ever shows) and an empty
+    local ciphertext."""
+    from ..models import Applicant
+
+    payload = event.payload
+    if Applicant.get_or_none(Applicant.id == payload["applicant_id"]) is not None:
+        return
+    Applicant.create(
+        id=payload["applicant_id"],
+        name=payload["name"],
+        id_type=payload["id_type"],
+        id_cipher=b"",
+        id_lookup=payload["id_lookup"],
+        id_masked=payload["id_number_masked"],
+        phone=payload.get("phone", ""),
+        address=payload.get("address", ""),
+        created_at=datetime.fromtimestamp(event.wall_ms / 1000, UTC).isoformat(timespec="seconds"),
+    )
 
 
 def _apply_part(part_type: str, data: bytes) -> bool:

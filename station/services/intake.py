@@ -34,7 +34,7 @@ from .cases import (
     project_case,
     station,
 )
-from .log import find_by_idempotency_key
+from .log import find_by_idempotency_key, read_head
 from .reference import current_catalog, today, working_days_after
 
 _LEVEL_LETTER = {"village": "V", "township": "T", "county": "C"}
@@ -187,6 +187,9 @@ def decisions_for(level: str) -> tuple[str, ...]:
     return ("receive",) if level == "village" else INTAKE_DECISIONS
 
 
+_EPOCH_MARKS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str:
     organ = (
         identity.parent_code
@@ -194,6 +197,11 @@ def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str
         else identity.station_code
     )
     short = _LEVEL_LETTER[identity.level] + identity.station_code[-6:]
+    head = read_head()
+    if head is not None and head.epoch > 1:
+        # After a restore the backup's day sequence restarts, while central sends back the lost cases with their
+        # numbers: a one-character epoch mark keeps new numbers from colliding with them.
+        short += _EPOCH_MARKS[head.epoch % len(_EPOCH_MARKS)]
     marker = f"-{on:%Y%m%d}-{short}-"
     # Read the day's highest sequence from the table inside the write transaction (never a cached counter).
     numbers = CaseRecord.select(CaseRecord.number).where(CaseRecord.number.contains(marker))
