@@ -26,7 +26,13 @@ PUBLIC = "public"
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown user close to that of a known one.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist (same cost, no user enumeration by timing); made on
+    first use, not at import, so start-up stays fast."""
+    return _hasher.hash("not a real password")
 
 
 def requires_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -134,7 +140,7 @@ def authenticate(
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
     try:
         if user is None:
-            _hasher.verify(_DUMMY_HASH, password + "\x00")
+            _hasher.verify(_dummy_hash(), password + "\x00")
         else:
             _hasher.verify(user.password_hash, password)
             with write_transaction():

@@ -22,7 +22,8 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 5000,
     "foreign_keys": 1,
     "synchronous": "full",
-    "cache_size": -8000,
+    # 2 MB of page cache per connection: waitress runs several threads, each with its own connection.
+    "cache_size": -2000,
 }
 
 
