@@ -96,18 +96,25 @@ class EpochAck:
         )
 
     def to_resend(self, head_seq: int) -> list[SeqRange]:
-        """The ranges of 1..head_seq central does not hold: what the station sends next."""
+        """The ranges of 1..head_seq central does not hold: what the station sends next.
+
+        Computed from the ranges, never seq by seq: a station that was offline for months may hold hundreds of
+        thousands of unacknowledged events and asks this on every sync page."""
+        covered = sorted(
+            [*self.held, *((q.seq, q.seq) for q in self.quarantined), *((f.seq, f.seq) for f in self.forks)]
+        )
         ranges: list[SeqRange] = []
-        start: int | None = None
-        for seq in range(self.through + 1, head_seq + 1):
-            if self.is_received(seq):
-                if start is not None:
-                    ranges.append((start, seq - 1))
-                    start = None
-            elif start is None:
-                start = seq
-        if start is not None:
-            ranges.append((start, head_seq))
+        next_needed = self.through + 1
+        for low, high in covered:
+            if next_needed > head_seq:
+                break
+            if high < next_needed:
+                continue
+            if low > next_needed:
+                ranges.append((next_needed, min(low - 1, head_seq)))
+            next_needed = max(next_needed, high + 1)
+        if next_needed <= head_seq:
+            ranges.append((next_needed, head_seq))
         return ranges
 
 
