@@ -142,6 +142,8 @@ class CaseRecord(BaseModel):
     accepted_on = TextField(null=True)
     deadline = TextField(null=True)
     light = TextField(default="none")
+    calendar_missing = BooleanField(null=True, default=False)
+    """The clock stops: a working-day calendar year is missing. NULL on rows not re-projected since 0010."""
     open_gaps = IntegerField(default=0)
     version = IntegerField(default=0)
     last_event_id = TextField(default="")

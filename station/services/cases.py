@@ -171,6 +171,7 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
         "accepted_on": view.accepted_on.isoformat() if view.accepted_on else None,
         "deadline": clock.deadline.isoformat() if clock.deadline else None,
         "light": clock.light.value,
+        "calendar_missing": "calendar_missing" in clock.flags,
         "open_gaps": len(view.open_gaps),
         "version": len(view.timeline),
         "last_event_id": last.event_id if last else "",

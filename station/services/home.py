@@ -35,18 +35,24 @@ def _open():
 
 def calendar_missing_ids(cases: list[CaseRecord], on: dt.date) -> set[str]:
     """Ids among ``cases`` whose clock stops because a working-day calendar year is missing (casework's
-    ``calendar_missing`` flag). Such a case keeps the clock's yellow warning light with no deadline, so only
-    yellow rows without a deadline are recomputed; the flag itself is not stored."""
+    ``calendar_missing`` flag, stored by ``project_case``). Rows not re-projected since migration 0010 hold NULL;
+    only those that could carry the flag — yellow with no deadline — fold their events here."""
     from .cases import case_view, clock_of
     from .reference import current_catalog
 
-    catalog, missing = current_catalog(), set[str]()
-    for case in cases:
-        if case.light != "yellow" or case.deadline or case.id in missing:
-            continue
-        view = case_view(case.id)
-        if "calendar_missing" in clock_of(view, catalog.item(view.item_code, view.item_version), on).flags:
-            missing.add(case.id)
+    missing = {case.id for case in cases if case.calendar_missing}
+    unknown = [c for c in cases if c.calendar_missing is None and c.light == "yellow" and not c.deadline]
+    if unknown:
+        catalog = current_catalog()
+        for case in unknown:
+            if case.id in missing:
+                continue
+            view = case_view(case.id)
+            if (
+                "calendar_missing"
+                in clock_of(view, catalog.item(view.item_code, view.item_version), on).flags
+            ):
+                missing.add(case.id)
     return missing
 
 

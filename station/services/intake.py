@@ -204,7 +204,10 @@ def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str
         short += _EPOCH_MARKS[head.epoch % len(_EPOCH_MARKS)]
     marker = f"-{on:%Y%m%d}-{short}-"
     # Read the day's highest sequence from the table inside the write transaction (never a cached counter).
-    numbers = CaseRecord.select(CaseRecord.number).where(CaseRecord.number.contains(marker))
+    # received_on (indexed) narrows the read to the day's cases; a case numbered here was received here that day.
+    numbers = CaseRecord.select(CaseRecord.number).where(
+        (CaseRecord.received_on == on.isoformat()) & CaseRecord.number.contains(marker)
+    )
     highest = max((int(row.number.rsplit("-", 1)[1]) for row in numbers), default=0)
     return case_number(implementation_code(organ, item.code), on, short, highest + 1)
 

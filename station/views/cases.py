@@ -234,11 +234,14 @@ def rate(case_id: str):
 @bp.route("/search")
 @requires_roles(*ALL_STATION_USERS)
 def search():
+    from ..services.home import calendar_missing_ids
+    from ..services.reference import today
     from ..services.search import search_cases
 
     query = request.args.get("q", "").strip()[:60]
     results = search_cases(current_node().keys.field_cipher, query) if query else []
-    return render_template("cases/search.html", query=query, results=results)
+    missing = calendar_missing_ids(results, today())
+    return render_template("cases/search.html", query=query, results=results, calendar_missing_ids=missing)
 
 
 @bp.route("/cases/<case_id>/followups/<followup_id>", methods=["POST"])
