@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from casework.wire import wire_type
 from sync_protocol.authorization import encode_authorizations
 from sync_protocol.bundles import BundlePart, build_bundle
 from sync_protocol.checkpoint import parse_checkpoint
@@ -163,6 +164,18 @@ def _lost_own_positions(station_code: str) -> list[tuple[int, int]]:
     return lost
 
 
+def _applicants_received_elsewhere(cases, station_code: str) -> list[str]:
+    """The applicants of served cases another station received: the station needs their record (name and masked
+    ID only; the full ID stays sealed to central) to show and act on those cases."""
+    rows = LogEvent.select(LogEvent.body).where(
+        (LogEvent.aggregate_kind == "case")
+        & (LogEvent.event_type == wire_type("received"))
+        & LogEvent.aggregate_id.in_(cases)
+        & (LogEvent.station_code != station_code)
+    )
+    return sorted({parse_event(bytes(body)).payload["applicant_id"] for (body,) in rows.tuples()})
+
+
 def events_part(station_code: str) -> BundlePart | None:
     """Station events the station should hold but did not write here: other stations' events on the cases it
     serves (routing: the origin, the current handler, a township's villages), and its own events a restore lost.
@@ -180,6 +193,13 @@ def events_part(station_code: str) -> BundlePart | None:
         & (LogEvent.station_code != station_code)
         & (LogEvent.station_code != "central")
     )
+    applicants = _applicants_received_elsewhere(cases, station_code)
+    if applicants:
+        condition |= (
+            (LogEvent.aggregate_kind == "applicant")
+            & LogEvent.aggregate_id.in_(applicants)
+            & (LogEvent.station_code != station_code)
+        )
     for epoch, after_seq in _lost_own_positions(station_code):
         condition |= (
             (LogEvent.station_code == station_code) & (LogEvent.epoch == epoch) & (LogEvent.seq > after_seq)

@@ -101,7 +101,8 @@ def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
 
 def case_events(case_id: str) -> list[Event]:
     """The station's own events of the case in log order, then central's events on it in clock order: central
-    decides, and the station rebases on what central sent back (SYNC-DESIGN §1)."""
+    decides, and the station rebases on what central sent back (SYNC-DESIGN §1). A case another station
+    received is folded wholly in causal (clock) order, as central folds it."""
     logged = events_of(CASE, case_id)
     ids = {e.event_id for e in logged}
     # A rehome re-issues an event still in our log (fork recovery): count the user's act once.
@@ -113,7 +114,12 @@ def case_events(case_id: str) -> list[Event]:
         .where(CentralCaseEvent.case_id == case_id)
         .order_by(CentralCaseEvent.hlc)
     ]
-    return own + [e for e in central if e.event_id not in seen]
+    routed = [e for e in central if e.event_id not in seen]
+    if any(e.type == wire_type("received") for e in routed):
+        # Another station's case (代办: the village received it, we serve it): every event is foreign but ours,
+        # so fold in the causal order central folds in, not ours first.
+        return sorted(own + routed, key=lambda e: (e.effective_hlc, e.station_id, e.effective_position))
+    return own + routed
 
 
 def case_view(case_id: str) -> CaseView:

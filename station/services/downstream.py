@@ -13,7 +13,7 @@ from sync_protocol.bundles import BundleState, VerifiedBundle
 from sync_protocol.errors import ProtocolError
 
 from ..db import write_transaction
-from ..models import CaseRecord, CentralCaseEvent, DownstreamPart, EventLog, NodeState, StationIdentity
+from ..models import CentralCaseEvent, DownstreamPart, EventLog, NodeState, StationIdentity
 from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,13 @@ def bundle_state() -> BundleState:
 
 
 def _apply_case_events(data: bytes) -> bool:
-    """Keep central's events on our cases (one per line) and re-project those cases; other lines stay only in
-    the stored part. Returns False when a line does not parse (the part is kept unapplied for a human)."""
+    """Keep other stations' events on the cases central routes to us (one per line) and re-project those cases:
+    our own cases, and a village's case this township serves (代办), which becomes a local case from them. They
+    are stored apart from our log (they are not ours). Returns False when a line does not parse (the part is kept
+    unapplied for a human)."""
     from sync_protocol.events import parse_event
 
+    from ..models import Applicant
     from .cases import case_view, project_case
 
     try:
@@ -57,10 +60,11 @@ def _apply_case_events(data: bytes) -> bool:
             touched.add(event.aggregate_id)
     events = [e for e in events if e not in own]
     for event in events:
-        if (
-            event.aggregate_kind != "case"
-            or not CaseRecord.select().where(CaseRecord.id == event.aggregate_id).exists()
-        ):
+        if event.aggregate_kind == "applicant" and event.type == wire_type("applicant_created"):
+            # The applicant of a case another station received: name and masked ID, the full ID sealed away.
+            _restore_applicant_row(event)
+            continue
+        if event.aggregate_kind != "case":
             continue
         CentralCaseEvent.insert(
             event_id=event.event_id, case_id=event.aggregate_id, event_type=event.type, hlc=event.hlc,
@@ -68,7 +72,9 @@ def _apply_case_events(data: bytes) -> bool:
         ).on_conflict_ignore().execute()  # fmt: skip
         touched.add(event.aggregate_id)
     for case_id in sorted(touched):
-        if case_view(case_id).case_no:  # a case whose 'received' event is here (ours or restored)
+        view = case_view(case_id)
+        # A case whose 'received' event is here (ours, restored or routed) and whose applicant we know.
+        if view.case_no and Applicant.get_or_none(Applicant.id == view.applicant_id) is not None:
             project_case(case_id)
     return True
 
