@@ -77,9 +77,14 @@ def test_township_accepts_a_village_case_and_the_village_sees_it(route):
         assert CentralCaseEvent.select().where(CentralCaseEvent.case_id == case.id).count() >= 2
     page = case_page(township, "township", case.id)
     assert case.number in page and case.applicant_id_masked in page and ID_NUMBERS[0] not in page
+    assert "一次性告知补正" not in page, "nothing to accept before the folder is signed for"
 
     # The township signs for the folder (签收) and accepts (受理) through the ordinary action service.
     assert "已签收卷宗" in type_label(township, labels[case.id])
+    offered = case_page(township, "township", case.id)
+    assert all(label in offered for label in ("受理", "一次性告知补正", "不予受理")), (
+        "the organ's next actions"
+    )
     clerk = township.actor("township", "township_clerk")
     with township.bound():
         accepted, problems = perform_action(clerk, case.id, "accept", {}, "route-accept-1")
