@@ -91,6 +91,15 @@ def m0007_trust_document_kinds(db: Database) -> None:
     # SQLite does not enforce VARCHAR lengths: nothing to change there.
 
 
+def m0008_hot_path_indexes(db: Database) -> None:
+    """Ingest reads by index, not by scanning the log: a station's epoch.open events (conflict detection's epoch
+    links) and the custody events after the custody cursor."""
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS central_log_station_type ON central_log (station_code, event_type)"
+    )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS central_log_type_seq ON central_log (event_type, central_seq)")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
@@ -99,6 +108,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0005_custody,
     m0006_conflicts,
     m0007_trust_document_kinds,
+    m0008_hot_path_indexes,
 )
 
 

@@ -71,6 +71,8 @@ def _deciding_level(case: CaseRecord | None) -> Level:
 
 
 def _epoch_links(station_code: str) -> dict[int, tuple[int, int]]:
+    # Only the station's epoch.open events, found through the (station_code, event_type) index (m0008): never a
+    # scan of the station's whole log.
     rows = LogEvent.select(LogEvent.body).where(
         LogEvent.station_code == station_code, LogEvent.event_type == EPOCH_OPEN
     )
@@ -80,6 +82,16 @@ def _epoch_links(station_code: str) -> dict[int, tuple[int, int]]:
         if event.payload["prev_epoch"]:
             links[event.epoch] = (event.payload["prev_epoch"], event.payload["prev_seq"])
     return links
+
+
+def _case_records(events: list[Event]) -> dict[str, CaseRecord]:
+    """The batch's case rows as central held them before the batch, in one ``IN`` query per chunk."""
+    ids = sorted({e.aggregate_id for e in events if e.aggregate_kind == "case" and e.aggregate_id})
+    found: dict[str, CaseRecord] = {}
+    for i in range(0, len(ids), 500):
+        for case in CaseRecord.select().where(CaseRecord.case_id.in_(ids[i : i + 500])):
+            found[case.case_id] = case
+    return found
 
 
 def _applied_since(case_id: str, base: int) -> list[tuple[AppliedEvent, Event]]:
@@ -201,6 +213,7 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
     """Check every incoming case event against central's view before this batch; record each conflict."""
     found: dict[str, Detected] = {}
     links_by_station: dict[str, dict[int, tuple[int, int]]] = {}
+    cases = _case_records(events)  # detection never changes case rows: read once, before the loop
     for event in events:
         if event.aggregate_kind != "case" or not event.aggregate_id:
             continue
@@ -209,7 +222,7 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
             # The application itself stands (the case exists); a reviewer checks it under the new rules.
             conflict = _record(stale, event, [], batch_id, keep_applied=True)
             found[event.event_id] = Detected(conflict.id, True)
-        case = CaseRecord.get_or_none(CaseRecord.case_id == event.aggregate_id)
+        case = cases.get(event.aggregate_id)
         if case is None:
             continue
         kind = event.effective_type
@@ -229,7 +242,9 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
             # every ordinary village→township hand-over, so such events fast-forward; detection starts once a
             # station declares the version it acted on.
             continue
-        links = links_by_station.setdefault(event.station_id, _epoch_links(event.station_id))
+        if event.station_id not in links_by_station:
+            links_by_station[event.station_id] = _epoch_links(event.station_id)
+        links = links_by_station[event.station_id]
         since = _applied_since(event.aggregate_id, event.base_version)
         newest = max((a.central_version for a, _ in since), default=0)
         check = check_concurrency(

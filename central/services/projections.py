@@ -24,55 +24,98 @@ from ..models import CaseRecord, LogEvent, utcnow
 CASE_KIND = "case"
 
 
+# Bounded IN lists: SQLite and PostgreSQL both cap the bound parameters of one statement.
+_CHUNK = 500
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
 def case_events(case_id: str) -> list[tuple[int, Event]]:
     """The station events that count for a case: central's own resolution events and events held out by an
     unresolved (or lost) conflict are not folded."""
-    from .conflicts import CENTRAL, not_applied_event_ids
+    return cases_events([case_id]).get(case_id, [])
 
-    held_out = not_applied_event_ids(case_id)
-    rows = (
-        LogEvent.select(LogEvent.central_seq, LogEvent.event_id, LogEvent.body)
-        .where(
-            LogEvent.aggregate_kind == CASE_KIND,
-            LogEvent.aggregate_id == case_id,
-            LogEvent.station_code != CENTRAL,
+
+def cases_events(case_ids: Iterable[str]) -> dict[str, list[tuple[int, Event]]]:
+    """``case_events`` for many cases with three queries per chunk of cases, not three per case."""
+    from .conflicts import CENTRAL
+
+    ids = sorted(set(case_ids))
+    held_out = _not_applied_by_case(ids)
+    decided_by_case = _resolution_clocks_by_case(ids)
+    by_case: dict[str, list[tuple[int, Event]]] = {case_id: [] for case_id in ids}
+    for chunk in _chunks(ids):
+        rows = (
+            LogEvent.select(LogEvent.aggregate_id, LogEvent.central_seq, LogEvent.event_id, LogEvent.body)
+            .where(
+                LogEvent.aggregate_kind == CASE_KIND,
+                LogEvent.aggregate_id.in_(chunk),
+                LogEvent.station_code != CENTRAL,
+            )
+            .order_by(LogEvent.aggregate_id, LogEvent.central_seq)
+            .tuples()
         )
-        .order_by(LogEvent.central_seq)
-        .tuples()
-    )
-    events = [(seq, parse_event(bytes(body))) for seq, event_id, body in rows if event_id not in held_out]
+        for case_id, seq, event_id, body in rows:
+            if event_id not in held_out.get(case_id, ()):
+                by_case[case_id].append((seq, parse_event(bytes(body))))
     # Causal order, not arrival order: the same events fold to the same case whichever station's batch came
     # first. HLCs are monotonic per station and advance past what a station learned; ties break by station and
     # position, so the order is a pure function of the events.
     # An event a person chose to apply after a conflict takes effect when the decision was made, not at its own
     # clock: it must come after what it competed with.
-    decided_at = _resolution_clocks(case_id)
+    for case_id, events in by_case.items():
+        decided_at = decided_by_case.get(case_id, {})
 
-    def causal(item: tuple[int, Event]) -> tuple[str, str, tuple[int, int]]:
-        event = item[1]
-        return (
-            decided_at.get(event.event_id, event.effective_hlc),
-            event.station_id,
-            event.effective_position,
-        )
+        def causal(
+            item: tuple[int, Event], decided_at: dict[str, str] = decided_at
+        ) -> tuple[str, str, tuple[int, int]]:
+            event = item[1]
+            return (
+                decided_at.get(event.event_id, event.effective_hlc),
+                event.station_id,
+                event.effective_position,
+            )
 
-    return sorted(events, key=causal)
+        events.sort(key=causal)
+    return by_case
 
 
-def _resolution_clocks(case_id: str) -> dict[str, str]:
+def _not_applied_by_case(case_ids: list[str]) -> dict[str, set[str]]:
     from ..models import Conflict
 
-    rows = (
-        Conflict.select(Conflict.incoming_event_id, LogEvent.hlc)
-        .join(LogEvent, on=(LogEvent.event_id == Conflict.resolution_event_id))
-        .where(
-            Conflict.aggregate_id == case_id,
-            Conflict.status == "resolved",
-            Conflict.incoming_applied == True,  # noqa: E712
+    held: dict[str, set[str]] = {}
+    for chunk in _chunks(case_ids):
+        rows = (
+            Conflict.select(Conflict.aggregate_id, Conflict.incoming_event_id)
+            .where(Conflict.aggregate_id.in_(chunk), Conflict.incoming_applied == False)  # noqa: E712
+            .tuples()
         )
-        .tuples()
-    )
-    return dict(rows)
+        for case_id, event_id in rows:
+            held.setdefault(case_id, set()).add(event_id)
+    return held
+
+
+def _resolution_clocks_by_case(case_ids: list[str]) -> dict[str, dict[str, str]]:
+    from ..models import Conflict
+
+    clocks: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(case_ids):
+        rows = (
+            Conflict.select(Conflict.aggregate_id, Conflict.incoming_event_id, LogEvent.hlc)
+            .join(LogEvent, on=(LogEvent.event_id == Conflict.resolution_event_id))
+            .where(
+                Conflict.aggregate_id.in_(chunk),
+                Conflict.status == "resolved",
+                Conflict.incoming_applied == True,  # noqa: E712
+            )
+            .tuples()
+        )
+        for case_id, event_id, hlc in rows:
+            clocks.setdefault(case_id, {})[event_id] = hlc
+    return clocks
 
 
 def _effective(events: Iterable[tuple[int, Event]]) -> list[tuple[int, Event]]:
@@ -121,25 +164,47 @@ def _summary(view: CaseView) -> dict[str, Any]:
     }
 
 
+_PROJECTED = (
+    CaseRecord.case_number,
+    CaseRecord.item_code,
+    CaseRecord.state,
+    CaseRecord.origin_station,
+    CaseRecord.owner_station,
+    CaseRecord.version,
+    CaseRecord.updated_at,
+    CaseRecord.data,
+)
+
+
 def refresh_cases(case_ids: Iterable[str]) -> int:
-    """Re-fold and upsert every named case; returns how many were written."""
-    written = 0
-    for case_id in sorted(set(case_ids)):
-        events = _effective(case_events(case_id))
+    """Re-fold and upsert every named case; returns how many were written.
+
+    The touched cases' events come in one query per chunk and the rows go back in one upsert per chunk
+    (``INSERT … ON CONFLICT (case_id) DO UPDATE``, the same on SQLite and PostgreSQL)."""
+    rows = []
+    now = utcnow()
+    for case_id, case_events_ in sorted(cases_events(case_ids).items()):
+        events = _effective(case_events_)
         if not events:
             continue
         view = fold(_case_event(e) for _, e in events)
-        values = {
-            "case_number": view.case_no,
-            "item_code": view.item_code,
-            "state": view.state.value if view.state else "",
-            "origin_station": view.station or events[0][1].station_id,
-            "owner_station": _owner(view, events),
-            "version": events[-1][0],
-            "updated_at": utcnow(),
-            "data": json.dumps(_summary(view), ensure_ascii=False, sort_keys=True),
-        }
-        if CaseRecord.update(values).where(CaseRecord.case_id == case_id).execute() == 0:
-            CaseRecord.create(case_id=case_id, **values)
-        written += 1
-    return written
+        rows.append(
+            {
+                "case_id": case_id,
+                "case_number": view.case_no,
+                "item_code": view.item_code,
+                "state": view.state.value if view.state else "",
+                "origin_station": view.station or events[0][1].station_id,
+                "owner_station": _owner(view, events),
+                "version": events[-1][0],
+                "updated_at": now,
+                "data": json.dumps(_summary(view), ensure_ascii=False, sort_keys=True),
+            }
+        )
+    for i in range(0, len(rows), _CHUNK // 10):  # nine parameters a row
+        (
+            CaseRecord.insert_many(rows[i : i + _CHUNK // 10])
+            .on_conflict(conflict_target=[CaseRecord.case_id], preserve=list(_PROJECTED))
+            .execute()
+        )
+    return len(rows)
