@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from peewee import fn
+
 from casework.catalog import Item, Level
 from casework.errors import Message, message
 from casework.identifiers import case_number, check_citizen_id, implementation_code
@@ -205,10 +207,14 @@ def _next_case_number(identity: StationIdentity, item: Item, on: dt.date) -> str
     marker = f"-{on:%Y%m%d}-{short}-"
     # Read the day's highest sequence from the table inside the write transaction (never a cached counter).
     # received_on (indexed) narrows the read to the day's cases; a case numbered here was received here that day.
-    numbers = CaseRecord.select(CaseRecord.number).where(
-        (CaseRecord.received_on == on.isoformat()) & CaseRecord.number.contains(marker)
+    # The sequence is the number's last four digits (zero-padded), so SQLite takes their maximum without a row
+    # object per case of the day.
+    last = (
+        CaseRecord.select(fn.MAX(fn.substr(CaseRecord.number, -4)))
+        .where((CaseRecord.received_on == on.isoformat()) & CaseRecord.number.contains(marker))
+        .scalar()
     )
-    highest = max((int(row.number.rsplit("-", 1)[1]) for row in numbers), default=0)
+    highest = int(last) if last else 0
     return case_number(implementation_code(organ, item.code), on, short, highest + 1)
 
 
