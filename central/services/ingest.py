@@ -500,7 +500,10 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
                 [runtime.keys.ingest.public_raw, decode_recipient(runtime.keys.escrow_recipient)],
             )
         applied_events = [d.event for d in appended + released if d.apply or d.outcome.appends]
-        refresh_cases({e.aggregate_id for e in applied_events if e.aggregate_kind == "case"})
+        refresh_cases(
+            {e.aggregate_id for e in applied_events if e.aggregate_kind == "case"},
+            {e.event_id: e for e in applied_events},
+        )
         if status == "quarantined":
             record_audit(
                 "system", "batch_quarantined", batch.name, {"reason": reason, "station": station_code}

@@ -11,7 +11,7 @@ earlier rehome of it is already in the log.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from casework.caseview import CaseView, fold
@@ -39,8 +39,12 @@ def case_events(case_id: str) -> list[tuple[int, Event]]:
     return cases_events([case_id]).get(case_id, [])
 
 
-def cases_events(case_ids: Iterable[str]) -> dict[str, list[tuple[int, Event]]]:
-    """``case_events`` for many cases with three queries per chunk of cases, not three per case."""
+def cases_events(
+    case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None
+) -> dict[str, list[tuple[int, Event]]]:
+    """``case_events`` for many cases with three queries per chunk of cases, not three per case. ``parsed``
+    holds events the caller already parsed (by id): their stored bodies are not parsed again."""
+    known = parsed or {}
     from .conflicts import CENTRAL
 
     ids = sorted(set(case_ids))
@@ -60,7 +64,8 @@ def cases_events(case_ids: Iterable[str]) -> dict[str, list[tuple[int, Event]]]:
         )
         for case_id, seq, event_id, body in rows:
             if event_id not in held_out.get(case_id, ()):
-                by_case[case_id].append((seq, parse_event(bytes(body))))
+                event = known.get(event_id) or parse_event(bytes(body))
+                by_case[case_id].append((seq, event))
     # Causal order, not arrival order: the same events fold to the same case whichever station's batch came
     # first. HLCs are monotonic per station and advance past what a station learned; ties break by station and
     # position, so the order is a pure function of the events.
@@ -176,14 +181,15 @@ _PROJECTED = (
 )
 
 
-def refresh_cases(case_ids: Iterable[str]) -> int:
+def refresh_cases(case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None) -> int:
     """Re-fold and upsert every named case; returns how many were written.
 
     The touched cases' events come in one query per chunk and the rows go back in one upsert per chunk
-    (``INSERT … ON CONFLICT (case_id) DO UPDATE``, the same on SQLite and PostgreSQL)."""
+    (``INSERT … ON CONFLICT (case_id) DO UPDATE``, the same on SQLite and PostgreSQL). ``parsed``: events the
+    caller already holds parsed, by id (ingest passes the batch's)."""
     rows = []
     now = utcnow()
-    for case_id, case_events_ in sorted(cases_events(case_ids).items()):
+    for case_id, case_events_ in sorted(cases_events(case_ids, parsed).items()):
         events = _effective(case_events_)
         if not events:
             continue
