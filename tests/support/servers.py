@@ -24,11 +24,23 @@ def serve_app(app, threads: int = 4) -> Iterator[str]:
     """Serve a WSGI app with a real waitress server on a free port; yields the base URL."""
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     port = server.effective_port
-    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    closing = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            # close() from this thread races the loop's select() on the sockets it closes (EBADF): expected
+            # only while we are shutting the server down.
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name=f"waitress-{port}", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        closing.set()
         server.close()
         thread.join(timeout=5)
 
