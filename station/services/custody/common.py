@@ -7,14 +7,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from peewee import BooleanField, IntegerField, TextField
-
 from casework.errors import Message, message
 from casework.events import validate_payload
 from casework.lifecycle import Role
 
 from ...errors import ActionRefusedError
-from ...models import BaseModel, StationIdentity
+from ...models import (  # noqa: F401  (the custody tables, re-exported for the custody modules)
+    CustodyAuthorization,
+    CustodyFolder,
+    CustodyIssue,
+    CustodyManifest,
+    CustodyReceipt,
+    StationIdentity,
+)
 from ..cases import CASE, Actor, station, wire_type
 from ..log import append_event
 
@@ -37,93 +42,6 @@ class CustodyRefusedError(ActionRefusedError):
 
 def _refuse(code: str, zh: str, en: str, **params: Any) -> CustodyRefusedError:
     return CustodyRefusedError(message(code, zh, en, **params))
-
-
-# --- tables (created by migration 0006_custody) --------------------------------------------------------------
-
-
-class CustodyManifest(BaseModel):
-    id = TextField(primary_key=True)
-    from_station = TextField()
-    to_station = TextField()
-    direction = TextField()
-    agent = TextField()
-    agent_name = TextField()
-    created_by = TextField()
-    created_at = TextField()
-    dispatched_at = TextField(null=True)
-    dispatched_by = TextField(null=True)
-
-    class Meta:
-        table_name = "custody_manifest"
-
-
-class CustodyFolder(BaseModel):
-    manifest_id = TextField()
-    case_id = TextField()
-    case_number = TextField()
-    item_code = TextField()
-    item_name = TextField()
-    masked_applicant = TextField()
-    material_count = IntegerField()
-    pages = IntegerField(default=0)
-    label = TextField()
-    received_at = TextField(null=True)
-
-    class Meta:
-        table_name = "custody_folder"
-        primary_key = False
-
-
-class CustodyReceipt(BaseModel):
-    manifest_id = TextField()
-    case_id = TextField()
-    case_number = TextField()
-    item_code = TextField()
-    masked_applicant = TextField()
-    material_count = IntegerField()
-    sending_station = TextField()
-    direction = TextField()
-    label = TextField()
-    received_at = TextField()
-    received_by = TextField()
-    event_id = TextField()
-
-    class Meta:
-        table_name = "custody_receipt"
-        primary_key = False
-
-
-class CustodyAuthorization(BaseModel):
-    event_id = TextField(primary_key=True)
-    case_id = TextField()
-    agent = TextField()
-    agent_name = TextField()
-    powers = TextField()
-    full_proxy = BooleanField(default=False)
-    signed_on = TextField()
-    valid_until = TextField(null=True)
-    recorded_by = TextField()
-    recorded_at = TextField()
-
-    class Meta:
-        table_name = "custody_authorization"
-
-
-class CustodyIssue(BaseModel):
-    key = TextField(primary_key=True)
-    kind = TextField()
-    case_id = TextField()
-    case_number = TextField(default="")
-    manifest_id = TextField(default="")
-    since = TextField()
-    description_zh = TextField()
-    description_en = TextField()
-    status = TextField(default="open")
-    updated_at = TextField()
-
-    class Meta:
-        table_name = "custody_issue"
 
 
 def _now() -> datetime:
