@@ -67,16 +67,12 @@ def m0003_downstream(db: Database) -> None:
 
 def m0004_report_summaries(db: Database) -> None:
     """Per-case KPI summaries the reports keep current (central.services.reports)."""
-    from .services.reports import KpiCaseSummary
-
-    db.create_tables([KpiCaseSummary])
+    db.create_tables(models.MODELS_0004)
 
 
 def m0005_custody(db: Database) -> None:
     """代办 custody at central: folder pairs, holdings, class-D custody issues (central.services.custody)."""
-    from .services.custody import MODELS
-
-    db.create_tables(list(MODELS))
+    db.create_tables(models.MODELS_0005)
 
 
 def m0006_conflicts(db: Database) -> None:

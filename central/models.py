@@ -5,7 +5,9 @@ Tables marked append-only are protected by database triggers created in migratio
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 from peewee import (
     AutoField,
@@ -13,11 +15,16 @@ from peewee import (
     BlobField,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     IntegerField,
     Model,
     TextField,
 )
+
+from casework.custody import CONFLICT_CLASS
+from casework.deadlines import Light
+from casework.kpi import CaseSummary
 
 from .db import database
 
@@ -350,8 +357,158 @@ class Conflict(BaseModel):
         table_name = "conflicts"
 
 
+# --- KPI summaries the reports read (created by migration m0004_report_summaries) ---------------------------------
+
+
+class KpiCaseSummary(BaseModel):
+    """One case's KPI summary as of the projection version it was folded from (migration m0004_report_summaries)."""
+
+    case_id = CharField(max_length=64, primary_key=True)
+    version = BigIntegerField()
+    computed_on = DateField()
+    station = CharField(max_length=12, index=True)
+    item_code = CharField(max_length=64, default="")
+    counted = BooleanField(default=True)  # False: the pinned item version is not in the catalog
+    accepted_on = DateField(null=True, index=True)
+    completed_on = DateField(null=True)
+    deadline = DateField(null=True)
+    promised_days = IntegerField(default=0)
+    legal_days = IntegerField(null=True)
+    immediate = BooleanField(default=False)
+    with_gaps = BooleanField(default=False)
+    via_proxy = BooleanField(default=False)
+    steps = IntegerField(default=0)
+    materials = IntegerField(default=0)
+    applicant_trips = IntegerField(default=0)
+    completed_in_village = BooleanField(default=False)
+    rating_levels = TextField(default="")
+    bad_ratings_rectified = IntegerField(default=0)
+    light = CharField(max_length=8, default=Light.NONE.value)
+    clock_running = BooleanField(default=False)
+    merged_into = CharField(
+        max_length=64, null=True
+    )  # a duplicate merged into another case: not a matter of its own
+
+    class Meta:
+        table_name = "report_case_summaries"
+
+    def to_summary(self) -> CaseSummary:
+        return CaseSummary(
+            item_code=self.item_code,
+            accepted_on=self.accepted_on,
+            completed_on=self.completed_on,
+            deadline=self.deadline,
+            promised_days=self.promised_days,
+            legal_days=self.legal_days,
+            immediate=self.immediate,
+            with_gaps=self.with_gaps,
+            via_proxy=self.via_proxy,
+            steps=self.steps,
+            materials=self.materials,
+            applicant_trips=self.applicant_trips,
+            completed_in_village=self.completed_in_village,
+            rating_levels=tuple(int(v) for v in self.rating_levels.split(",") if v),
+            bad_ratings_rectified=self.bad_ratings_rectified,
+            station=self.station,
+        )
+
+
+# --- 代办 custody at central (created by migration m0005_custody) --------------------------------------------------
+
+
+class CustodyPair(BaseModel):
+    """Both phases of one folder on one manifest, as central has heard of them."""
+
+    manifest_id = CharField(max_length=64)
+    case_id = CharField(max_length=64, index=True)
+    case_number = CharField(max_length=64, default="")
+    from_station = CharField(max_length=12, default="")
+    to_station = CharField(max_length=12, default="")
+    agent = CharField(max_length=64, default="")
+    direction = CharField(max_length=8, default="up")
+    dispatched_at = CharField(max_length=40, default="")
+    dispatch_event = CharField(max_length=64, default="")
+    receipts = TextField(default="[]")  # [{"station", "at", "by", "event"}], one per receiving station
+    status = CharField(max_length=16, default="in_transit", index=True)
+
+    class Meta:
+        table_name = "custody_pairs"
+        indexes = ((("manifest_id", "case_id"), True),)
+
+
+class CustodyHolding(BaseModel):
+    """A case's paper waiting at a station (village before forwarding, a result before 送达)."""
+
+    case_id = CharField(max_length=64)
+    kind = CharField(max_length=32)
+    station_code = CharField(max_length=12)
+    since = CharField(max_length=40)
+    case_number = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "custody_holdings"
+        indexes = ((("case_id", "kind"), True),)
+
+
+class CustodyIssue(BaseModel):
+    """A custody conflict (class D): open, cleared by itself, or resolved by a human."""
+
+    key = CharField(max_length=200, primary_key=True)
+    conflict_class = CharField(max_length=1, default=CONFLICT_CLASS)
+    kind = CharField(max_length=32, index=True)
+    case_id = CharField(max_length=64, index=True)
+    case_number = CharField(max_length=64, default="")
+    manifest_id = CharField(max_length=64, default="")
+    stations = TextField(default="[]")
+    since = CharField(max_length=10)
+    age_days = IntegerField(null=True)
+    description_zh = TextField()
+    description_en = TextField()
+    status = CharField(max_length=16, default="open", index=True)  # open | cleared | resolved
+    raised_at = DateTimeField(default=utcnow)
+    closed_at = DateTimeField(null=True)
+    resolved_by = CharField(max_length=64, default="")
+    resolution = TextField(default="")
+    revision = IntegerField(default=0)
+    conflict_id = IntegerField(null=True)  # the Conflict row (class D) in central's conflict queue
+
+    class Meta:
+        table_name = "custody_issues"
+
+    @property
+    def station_codes(self) -> list[str]:
+        return list(json.loads(self.stations))
+
+    def to_conflict(self) -> dict[str, Any]:
+        return {
+            "class": CONFLICT_CLASS,
+            "kind": self.kind,
+            "key": self.key,
+            "case_id": self.case_id,
+            "case_number": self.case_number,
+            "manifest_id": self.manifest_id,
+            "stations": self.station_codes,
+            "since": self.since,
+            "age_days": self.age_days,
+            "description": {"zh": self.description_zh, "en": self.description_en},
+        }
+
+
+class CustodyCursor(BaseModel):
+    """How far central has read its log for custody (central_seq), and a revision counter of the issues."""
+
+    id = IntegerField(primary_key=True)
+    central_seq = IntegerField(default=0)
+    revision = IntegerField(default=0)
+
+    class Meta:
+        table_name = "custody_cursor"
+
+
 MODELS_0001 = (User, LoginAttempt, AuditEntry, Station, StationKey, TrustDocument, EnrollmentCode)
 MODELS_0002 = (Batch, LogEvent, StationChain, HeldEvent, QuarantinedEvent, ForkEvidence, Ack, CaseRecord)
 MODELS_0003 = (Publication, DownstreamBundle)
+MODELS_0004 = (KpiCaseSummary,)
+MODELS_0005 = (CustodyPair, CustodyHolding, CustodyIssue, CustodyCursor)
 MODELS_0006 = (Conflict,)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")

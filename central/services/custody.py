@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import CharField, DateTimeField, IntegerField, TextField
-
 from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.custody import (
+    CONFLICT_CLASS,
     CustodyAnomaly,
     CustodyLimits,
     CustodyStatus,
@@ -38,12 +37,22 @@ from sync_protocol.canonical import canonical_bytes
 from sync_protocol.events import REHOME, Event, parse_event
 
 from ..db import write_transaction
-from ..models import BaseModel, CaseRecord, Conflict, LogEvent, Publication, Station, utcnow
+from ..models import (
+    CaseRecord,
+    Conflict,
+    CustodyCursor,
+    CustodyHolding,
+    CustodyIssue,
+    CustodyPair,
+    LogEvent,
+    Publication,
+    Station,
+    utcnow,
+)
 from .audit import record_audit
 from .conflicts import append_resolution
 from .projections import case_events
 
-CONFLICT_CLASS = "D"
 RECEIVED_NOTICE_DAYS = 60  # how long a station keeps hearing that a folder it sent arrived
 CHINA = dt.timezone(dt.timedelta(hours=8))
 _CUSTODY = ("custody_dispatched", "custody_received")
@@ -52,98 +61,6 @@ _HOLDING = frozenset(
     {"received", "result_ready", "delivered", "withdrawn", "terminated", "not_accepted", *_CUSTODY}
 )
 _WIRE_TYPES = sorted({*_HOLDING, *(f"case.{t}" for t in _HOLDING), REHOME})
-
-
-class CustodyPair(BaseModel):
-    """Both phases of one folder on one manifest, as central has heard of them."""
-
-    manifest_id = CharField(max_length=64)
-    case_id = CharField(max_length=64, index=True)
-    case_number = CharField(max_length=64, default="")
-    from_station = CharField(max_length=12, default="")
-    to_station = CharField(max_length=12, default="")
-    agent = CharField(max_length=64, default="")
-    direction = CharField(max_length=8, default="up")
-    dispatched_at = CharField(max_length=40, default="")
-    dispatch_event = CharField(max_length=64, default="")
-    receipts = TextField(default="[]")  # [{"station", "at", "by", "event"}], one per receiving station
-    status = CharField(max_length=16, default="in_transit", index=True)
-
-    class Meta:
-        table_name = "custody_pairs"
-        indexes = ((("manifest_id", "case_id"), True),)
-
-
-class CustodyHolding(BaseModel):
-    """A case's paper waiting at a station (village before forwarding, a result before 送达)."""
-
-    case_id = CharField(max_length=64)
-    kind = CharField(max_length=32)
-    station_code = CharField(max_length=12)
-    since = CharField(max_length=40)
-    case_number = CharField(max_length=64, default="")
-
-    class Meta:
-        table_name = "custody_holdings"
-        indexes = ((("case_id", "kind"), True),)
-
-
-class CustodyIssue(BaseModel):
-    """A custody conflict (class D): open, cleared by itself, or resolved by a human."""
-
-    key = CharField(max_length=200, primary_key=True)
-    conflict_class = CharField(max_length=1, default=CONFLICT_CLASS)
-    kind = CharField(max_length=32, index=True)
-    case_id = CharField(max_length=64, index=True)
-    case_number = CharField(max_length=64, default="")
-    manifest_id = CharField(max_length=64, default="")
-    stations = TextField(default="[]")
-    since = CharField(max_length=10)
-    age_days = IntegerField(null=True)
-    description_zh = TextField()
-    description_en = TextField()
-    status = CharField(max_length=16, default="open", index=True)  # open | cleared | resolved
-    raised_at = DateTimeField(default=utcnow)
-    closed_at = DateTimeField(null=True)
-    resolved_by = CharField(max_length=64, default="")
-    resolution = TextField(default="")
-    revision = IntegerField(default=0)
-    conflict_id = IntegerField(null=True)  # the Conflict row (class D) in central's conflict queue
-
-    class Meta:
-        table_name = "custody_issues"
-
-    @property
-    def station_codes(self) -> list[str]:
-        return list(json.loads(self.stations))
-
-    def to_conflict(self) -> dict[str, Any]:
-        return {
-            "class": CONFLICT_CLASS,
-            "kind": self.kind,
-            "key": self.key,
-            "case_id": self.case_id,
-            "case_number": self.case_number,
-            "manifest_id": self.manifest_id,
-            "stations": self.station_codes,
-            "since": self.since,
-            "age_days": self.age_days,
-            "description": {"zh": self.description_zh, "en": self.description_en},
-        }
-
-
-class CustodyCursor(BaseModel):
-    """How far central has read its log for custody (central_seq), and a revision counter of the issues."""
-
-    id = IntegerField(primary_key=True)
-    central_seq = IntegerField(default=0)
-    revision = IntegerField(default=0)
-
-    class Meta:
-        table_name = "custody_cursor"
-
-
-MODELS = (CustodyPair, CustodyHolding, CustodyIssue, CustodyCursor)
 
 
 def _local_type(event: Event) -> str:
@@ -445,7 +362,10 @@ def resolve_issue(key: str, actor: str, note: str) -> CustodyIssue | None:
         ).where(CustodyIssue.key == key).execute()  # fmt: skip
         _close_conflict(row.conflict_id, SETTLED_OUTCOME, actor, automatic=False)
         record_audit(
-            actor, "resolution", key, {"class": CONFLICT_CLASS, "kind": row.kind, "note": note.strip()[:500]}
+            actor,
+            "resolution",
+            key,
+            {"class": CONFLICT_CLASS, "kind": row.kind, "note": note.strip()[:500]},
         )
         return CustodyIssue.get_by_id(key)
 

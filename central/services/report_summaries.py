@@ -15,75 +15,22 @@ import functools
 from collections.abc import Sequence
 from dataclasses import replace
 
-from peewee import JOIN, BigIntegerField, BooleanField, CharField, DateField, IntegerField, TextField
+from peewee import JOIN
 
 from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.caseview import CaseView, fold
 from casework.catalog import Catalog, demo_catalog, load_catalog
 from casework.deadlines import Light, compute_clock
 from casework.errors import CaseworkError
-from casework.kpi import CaseSummary, summarize
+from casework.kpi import summarize
 
 from ..db import write_transaction
-from ..models import BaseModel, CaseRecord, Publication
+from ..models import CaseRecord, KpiCaseSummary, Publication
 from .projections import _case_event, _effective, case_events
 from .publications import latest_catalog
 
 REFRESH_CHUNK = 400
 CHINA = dt.timezone(dt.timedelta(hours=8))
-
-
-class KpiCaseSummary(BaseModel):
-    """One case's KPI summary as of the projection version it was folded from (migration m0004_report_summaries)."""
-
-    case_id = CharField(max_length=64, primary_key=True)
-    version = BigIntegerField()
-    computed_on = DateField()
-    station = CharField(max_length=12, index=True)
-    item_code = CharField(max_length=64, default="")
-    counted = BooleanField(default=True)  # False: the pinned item version is not in the catalog
-    accepted_on = DateField(null=True, index=True)
-    completed_on = DateField(null=True)
-    deadline = DateField(null=True)
-    promised_days = IntegerField(default=0)
-    legal_days = IntegerField(null=True)
-    immediate = BooleanField(default=False)
-    with_gaps = BooleanField(default=False)
-    via_proxy = BooleanField(default=False)
-    steps = IntegerField(default=0)
-    materials = IntegerField(default=0)
-    applicant_trips = IntegerField(default=0)
-    completed_in_village = BooleanField(default=False)
-    rating_levels = TextField(default="")
-    bad_ratings_rectified = IntegerField(default=0)
-    light = CharField(max_length=8, default=Light.NONE.value)
-    clock_running = BooleanField(default=False)
-    merged_into = CharField(
-        max_length=64, null=True
-    )  # a duplicate merged into another case: not a matter of its own
-
-    class Meta:
-        table_name = "report_case_summaries"
-
-    def to_summary(self) -> CaseSummary:
-        return CaseSummary(
-            item_code=self.item_code,
-            accepted_on=self.accepted_on,
-            completed_on=self.completed_on,
-            deadline=self.deadline,
-            promised_days=self.promised_days,
-            legal_days=self.legal_days,
-            immediate=self.immediate,
-            with_gaps=self.with_gaps,
-            via_proxy=self.via_proxy,
-            steps=self.steps,
-            materials=self.materials,
-            applicant_trips=self.applicant_trips,
-            completed_in_village=self.completed_in_village,
-            rating_levels=tuple(int(v) for v in self.rating_levels.split(",") if v),
-            bad_ratings_rectified=self.bad_ratings_rectified,
-            station=self.station,
-        )
 
 
 def china_today() -> dt.date:

@@ -33,14 +33,14 @@ from casework.report import (
 from printing.tabular import csv_bytes
 
 from ..db import write_transaction
-from ..models import Station
+from ..models import KpiCaseSummary, Station
 from .audit import record_audit
-from .report_summaries import KpiCaseSummary, china_today, refresh_summaries
+from .report_summaries import china_today, refresh_summaries
 
 __all__ = [
     "GROUPS",
     "PERIOD_KINDS",
-    "KpiCaseSummary",  # created by migration m0004_report_summaries, which imports it from here
+    "KpiCaseSummary",  # the table (central.models) the figures are read from
     "Report",
     "ReportQuery",
     "StationTree",
