@@ -1,5 +1,6 @@
 """Applying a verified downstream bundle (下行包) in one transaction: trust roots, catalog, calendar, acks,
-registry, certificate and custody parts; parts this station cannot apply yet are kept verbatim, never dropped."""
+registry, certificate, custody and epoch authorization parts; parts this station cannot apply yet are kept
+verbatim, never dropped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sync_protocol.errors import ProtocolError
 
 from ..db import write_transaction
 from ..models import CentralCaseEvent, DownstreamPart, EventLog, NodeState, StationIdentity
+from .epochs import apply_authorizations_part
 from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
 log = logging.getLogger(__name__)
@@ -191,7 +193,10 @@ def apply_bundle(verified: VerifiedBundle) -> None:
                 identity.central_info = json.dumps(info, ensure_ascii=False, sort_keys=True)
                 identity.save()
         for part in verified.parts:
-            applied = _apply_part(part.type, part.data) if part.type in APPLIED_HERE else False
+            if part.type == "authorizations":  # checked under the root this bundle was verified with
+                applied = apply_authorizations_part(part.data, verified.root)
+            else:
+                applied = _apply_part(part.type, part.data) if part.type in APPLIED_HERE else False
             DownstreamPart.create(
                 bundle_version=verified.manifest.version,
                 part_type=part.type,
