@@ -311,6 +311,19 @@ def _window_speed(db: SqliteDatabase) -> None:
     db.execute_sql("DROP TABLE temp.case_search_rekeyed")
 
 
+def _central_versions(db: SqliteDatabase) -> None:
+    # The central version of each case/applicant as this station last learned it from a downstream bundle: the
+    # base (bv) every event on that aggregate declares, so central can tell a concurrent act from a follow-up.
+    db.execute_sql(
+        """CREATE TABLE central_version (
+            aggregate_kind TEXT NOT NULL,
+            aggregate_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (aggregate_kind, aggregate_id)
+        )"""
+    )
+
+
 def _append_only(db: SqliteDatabase, table: str) -> None:
     for verb in ("UPDATE", "DELETE"):
         db.execute_sql(
@@ -332,6 +345,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0008_central_case_events", _central_case_events),
     ("0009_window_indexes", _window_indexes),
     ("0010_window_speed", _window_speed),
+    ("0011_central_versions", _central_versions),
 )
 
 

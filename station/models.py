@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from peewee import BlobField, BooleanField, IntegerField, Model, TextField
+from peewee import BlobField, BooleanField, CompositeKey, IntegerField, Model, TextField
 
 from .db import database
 
@@ -204,6 +204,18 @@ class CentralCaseEvent(BaseModel):
 
     class Meta:
         table_name = "central_case_event"
+
+
+class CentralVersion(BaseModel):
+    """The central version of a case or applicant as this station last learned it (the base its events declare)."""
+
+    aggregate_kind = TextField()
+    aggregate_id = TextField()
+    version = IntegerField()
+
+    class Meta:
+        table_name = "central_version"
+        primary_key = CompositeKey("aggregate_kind", "aggregate_id")
 
 
 # --- 代办 custody tables (created by migration 0006_custody) --------------------------------------------------------------

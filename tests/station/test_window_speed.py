@@ -117,7 +117,9 @@ def test_migration_rekeys_existing_search_rows_and_marks_known_flags(tmp_path: P
     db_path = tmp_path / "old.db"
     raw = sqlite3.connect(db_path)
     old = SqliteDatabase(str(db_path))
-    for _, function in MIGRATIONS[:-1]:
+    names = [name for name, _ in MIGRATIONS]
+    speed = names.index("0010_window_speed")
+    for _, function in MIGRATIONS[:speed]:
         function(old)
     raw.execute("INSERT INTO applicant VALUES ('a1', '张三', 'cn', x'00', 'h', 'm', '', '', 't')")
     rows = [("c1", "N-1", "red", "2026-01-05"), ("c2", "N-2", "yellow", None), ("c3", "N-3", "none", None)]
@@ -136,7 +138,7 @@ def test_migration_rekeys_existing_search_rows_and_marks_known_flags(tmp_path: P
             (case_id, f"N {case_id[1]}"),
         )
     raw.commit()
-    MIGRATIONS[-1][1](old)
+    MIGRATIONS[speed][1](old)
     old.close()
 
     keyed = dict(raw.execute("SELECT rowid, id FROM case_record"))
