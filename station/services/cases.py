@@ -74,7 +74,9 @@ def station() -> StationIdentity:
 
 
 def append_case_event(actor: Actor, kind: str, aggregate_id: str, local_type: str, payload: Mapping[str, Any], key: str,
-            catalog_version: int = 0, base_version: int = 0) -> Event:  # fmt: skip
+            catalog_version: int = 0, base_version: int | None = None) -> Event:  # fmt: skip
+    """Validate and append one case/applicant event; its base is the station's current knowledge (log.base_of)
+    unless ``base_version`` names one."""
     validate_payload(local_type, payload)
     return append_event(
         actor=actor.username,
@@ -101,8 +103,8 @@ def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
 
 def case_events(case_id: str) -> list[Event]:
     """The station's own events of the case in log order, then central's events on it in clock order: central
-    decides, and the station rebases on what central sent back (SYNC-DESIGN §1). A case another station
-    received is folded wholly in causal (clock) order, as central folds it."""
+    decides, and the station rebases on what central sent back (SYNC-DESIGN §1). A case other stations act on
+    too (代办) is folded wholly in causal (clock) order, as central folds it."""
     logged = events_of(CASE, case_id)
     ids = {e.event_id for e in logged}
     # A rehome re-issues an event still in our log (fork recovery): count the user's act once.
@@ -115,10 +117,13 @@ def case_events(case_id: str) -> list[Event]:
         .order_by(CentralCaseEvent.hlc)
     ]
     routed = [e for e in central if e.event_id not in seen]
-    if any(e.type == wire_type("received") for e in routed):
-        # Another station's case (代办: the village received it, we serve it): every event is foreign but ours,
-        # so fold in the causal order central folds in, not ours first.
-        return sorted(own + routed, key=lambda e: (e.effective_hlc, e.station_id, e.effective_position))
+    if any(e.station_id != "central" for e in routed):
+        # Other stations act on the case too (代办: the village received it, the township accepts, the county
+        # decides, the village delivers): fold every station's events in the causal order central folds in, not
+        # ours first; central's own events (resolutions) are not folded by central and stay last.
+        stations = [e for e in own + routed if e.station_id != "central"]
+        stations.sort(key=lambda e: (e.effective_hlc, e.station_id, e.effective_position))
+        return stations + [e for e in routed if e.station_id == "central"]
     return own + routed
 
 

@@ -38,11 +38,16 @@ def bundle_state() -> BundleState:
     )
 
 
-def _apply_case_events(data: bytes) -> bool:
+def _apply_case_events(data: bytes, version: int = 0) -> bool:
     """Keep other stations' events on the cases central routes to us (one per line) and re-project those cases:
     our own cases, and a village's case this township serves (代办), which becomes a local case from them. They
     are stored apart from our log (they are not ours). Returns False when a line does not parse (the part is kept
-    unapplied for a human)."""
+    unapplied for a human).
+
+    ``version`` (an ``events`` part's version: the newest central log position in it) becomes the central version
+    of every case or applicant another station's event in the part is about: central puts in the part every
+    other-station event on the aggregates it routes to us, so all of them up to that position are now here. Our
+    next event on such an aggregate declares it as its base (``log.base_of``)."""
     from sync_protocol.events import parse_event
 
     from ..models import Applicant
@@ -61,6 +66,12 @@ def _apply_case_events(data: bytes) -> bool:
         if _restore_own_event(event) and event.aggregate_kind == "case":
             touched.add(event.aggregate_id)
     events = [e for e in events if e not in own]
+    if version > 0:
+        from .log import learn_central_versions
+
+        learn_central_versions(
+            version, {(e.aggregate_kind, e.aggregate_id) for e in events if e.station_id != "central"}
+        )
     for event in events:
         if event.aggregate_kind == "applicant" and event.type == wire_type("applicant_created"):
             # The applicant of a case another station received: name and masked ID, the full ID sealed away.
@@ -125,7 +136,7 @@ def _restore_applicant_row(event) -> None:
     )
 
 
-def _apply_part(part_type: str, data: bytes) -> bool:
+def _apply_part(part_type: str, data: bytes, version: int = 0) -> bool:
     """Apply one part; False keeps it stored but unapplied. Content is validated before it replaces anything, so
     a bad part can never break the window's pages."""
     from casework.calendar import load_year_calendar
@@ -147,7 +158,9 @@ def _apply_part(part_type: str, data: bytes) -> bool:
     except (ValueError, UnicodeDecodeError, CaseworkError) as e:
         log.warning("downstream %s part not applied: %s", part_type, e)
         return False
-    if part_type in ("decisions", "events"):
+    if part_type == "events":
+        return _apply_case_events(data, version)
+    if part_type == "decisions":
         return _apply_case_events(data)
     if part_type == "custody":
         from .custody import apply_custody_part
@@ -196,7 +209,9 @@ def apply_bundle(verified: VerifiedBundle) -> None:
             if part.type == "authorizations":  # checked under the root this bundle was verified with
                 applied = apply_authorizations_part(part.data, verified.root)
             else:
-                applied = _apply_part(part.type, part.data) if part.type in APPLIED_HERE else False
+                applied = (
+                    _apply_part(part.type, part.data, part.version) if part.type in APPLIED_HERE else False
+                )
             DownstreamPart.create(
                 bundle_version=verified.manifest.version,
                 part_type=part.type,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from peewee import fn
+
 from sync_protocol.events import (
     REHOME,
     AttachmentRef,
@@ -28,9 +30,11 @@ from sync_protocol.schema import ZERO_ID
 
 from ..db import database
 from ..errors import LogIntegrityError, NotEnrolledError
-from ..models import EventLog, NodeState, StationIdentity
+from ..models import CentralVersion, EventLog, NodeState, StationIdentity
 
 HLC_KEY = "hlc"
+BASED_KINDS = frozenset({"case", "applicant"})
+"""Aggregates whose events declare a base (central merges them, SYNC-DESIGN §9)."""
 ROLLBACK_KEY = "rollback_detected"
 TAIL_CHECK_EVENTS = 1000
 
@@ -179,6 +183,41 @@ def open_epoch(reason: str, actor: str, wall_ms: int | None = None) -> Event:
     return event
 
 
+@dataclass(frozen=True)
+class Base:
+    """What the station knew of an aggregate when it acted: central's version of it and its own last event."""
+
+    version: int
+    own_event: str
+
+
+def base_of(aggregate_kind: str, aggregate_id: str) -> Base:
+    """The base an event on this aggregate declares now: the central version the station last learned from a
+    downstream bundle (0 when it never saw one) and its own newest event on the aggregate (``""`` if none)."""
+    row = CentralVersion.get_or_none(
+        (CentralVersion.aggregate_kind == aggregate_kind) & (CentralVersion.aggregate_id == aggregate_id)
+    )
+    own = (
+        EventLog.select(EventLog.event_id)
+        .where((EventLog.aggregate_kind == aggregate_kind) & (EventLog.aggregate_id == aggregate_id))
+        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
+        .first()
+    )
+    return Base(row.version if row is not None else 0, own.event_id if own is not None else "")
+
+
+def learn_central_versions(version: int, aggregates: set[tuple[str, str]]) -> None:
+    """Record that central's version of each aggregate is ``version`` as far as this station knows (inside the
+    caller's transaction). Versions only move forward."""
+    for kind, aggregate_id in sorted(aggregates):
+        if kind not in BASED_KINDS:
+            continue
+        CentralVersion.insert(aggregate_kind=kind, aggregate_id=aggregate_id, version=version).on_conflict(
+            conflict_target=[CentralVersion.aggregate_kind, CentralVersion.aggregate_id],
+            update={CentralVersion.version: fn.MAX(CentralVersion.version, version)},
+        ).execute()
+
+
 def find_by_idempotency_key(key: str) -> Event | None:
     row = EventLog.get_or_none(EventLog.idempotency_key == key)
     return None if row is None else parse_event(bytes(row.body))
@@ -193,13 +232,17 @@ def append_event(
     payload: Mapping[str, Any],
     idempotency_key: str,
     schema_version: int = 1,
-    base_version: int = 0,
-    base_own_event: str = "",
+    base_version: int | None = None,
+    base_own_event: str | None = None,
     catalog_version: int = 0,
     wall_ms: int | None = None,
     attachments: Sequence[AttachmentRef] = (),
 ) -> Appended:
-    """Append one domain event inside the caller's write transaction; opens epoch 1 on a fresh log."""
+    """Append one domain event inside the caller's write transaction; opens epoch 1 on a fresh log.
+
+    An event on a case or applicant declares its base (``base_of``) unless the caller names one: central's version
+    of the aggregate as the station knows it and the station's own last event on it. Other aggregates carry 0/"".
+    """
     _require_transaction()
     _refuse_after_rollback()
     existing = find_by_idempotency_key(idempotency_key)
@@ -211,6 +254,10 @@ def append_event(
     head = read_head()
     assert head is not None
     now = wall_ms if wall_ms is not None else int(time.time() * 1000)
+    if aggregate_kind in BASED_KINDS and (base_version is None or base_own_event is None):
+        known = base_of(aggregate_kind, aggregate_id)
+        base_version = known.version if base_version is None else base_version
+        base_own_event = known.own_event if base_own_event is None else base_own_event
     event = build_event(
         network=identity.network_id,
         station_id=identity.station_code,
@@ -226,8 +273,8 @@ def append_event(
         aggregate_kind=aggregate_kind,
         aggregate_id=aggregate_id,
         payload=payload,
-        base_version=base_version,
-        base_own_event=base_own_event,
+        base_version=base_version or 0,
+        base_own_event=base_own_event or "",
         catalog_version=catalog_version,
         attachments=attachments,
     )
@@ -304,8 +351,11 @@ def verify_tail(limit: int = TAIL_CHECK_EVENTS) -> Head | None:
 __all__ = [
     "ZERO_ID",
     "Appended",
+    "Base",
     "Head",
     "append_event",
+    "base_of",
+    "learn_central_versions",
     "events_after",
     "events_of",
     "find_by_idempotency_key",

@@ -1,0 +1,91 @@
+"""Every case/applicant event a station appends declares its base (SYNC-DESIGN §3, §9): the central version of the
+aggregate the station learned from its downstream bundles' ``events`` part, and its own last event on it."""
+
+from station.db import write_transaction
+from station.models import CentralVersion
+from station.services.downstream import _apply_part
+from station.services.log import append_event, base_of, events_of
+from sync_protocol.events import build_event
+from sync_protocol.hlc import HLC
+
+from .test_actions import _act, _receive
+
+
+def _other_station_event(seq, case_id, network, payload=None, kind="case", event_type="case.note_added"):
+    return build_event(
+        network=network, station_id="990101101201", epoch=1, seq=seq, prev="0" * 64,
+        hlc=HLC(1_900_000_000_000, seq), wall_ms=1_900_000_000_000, actor="village", idempotency_key=f"v-{seq}",
+        type=event_type, schema_version=1, aggregate_kind=kind, aggregate_id=case_id,
+        payload=payload or {"note_id": f"n{seq}", "text": "村里补充说明"},
+    )  # fmt: skip
+
+
+def test_events_before_any_bundle_declare_base_zero_and_chain_their_own_last_event(township_app):
+    case = _receive(township_app)
+    _act(case.id, "accept", "acc")
+    received, accepted = events_of("case", case.id)[:2]
+    assert (received.base_version, received.base_own_event) == (0, "")
+    assert (accepted.base_version, accepted.base_own_event) == (0, received.event_id)
+    applicant = events_of("applicant", received.payload["applicant_id"])[0]
+    assert (applicant.base_version, applicant.base_own_event) == (0, "")
+
+
+def test_an_events_part_sets_the_central_version_of_the_cases_it_carries(township_app):
+    case = _receive(township_app)
+    network = events_of("case", case.id)[0].network
+    routed = _other_station_event(7, case.id, network)
+    untouched = _receive(township_app, token="t-other")
+    with write_transaction():
+        assert _apply_part("events", routed.body + b"\n", 41) is True
+    assert base_of("case", case.id).version == 41
+    assert base_of("case", untouched.id).version == 0  # no other station's event on it: nothing learned
+    record = _act(case.id, "accept", "acc-after-bundle")
+    accepted = next(e for e in events_of("case", case.id) if e.idempotency_key == "acc-after-bundle")
+    assert record.state == "accepted"
+    assert accepted.base_version == 41
+    assert accepted.base_own_event == events_of("case", case.id)[0].event_id
+
+
+def test_central_versions_never_go_backwards_and_ignore_our_own_and_central_events(township_app):
+    case = _receive(township_app)
+    own = events_of("case", case.id)[0]
+    routed = _other_station_event(3, case.id, own.network)
+    central = build_event(
+        network=own.network, station_id="central", epoch=1, seq=2, prev="0" * 64, hlc=HLC(1_900_000_000_000, 0),
+        wall_ms=1_900_000_000_000, actor="central", idempotency_key="c-2", type="conflict_resolved",
+        schema_version=1, aggregate_kind="case", aggregate_id="c-central-only", payload={"conflict": 1},
+    )  # fmt: skip
+    with write_transaction():
+        _apply_part("events", routed.body + b"\n", 50)
+        _apply_part("events", routed.body + b"\n" + own.body + b"\n", 20)  # an older part: stays at 50
+        _apply_part("events", central.body + b"\n", 60)
+        _apply_part("decisions", routed.body + b"\n", 90)  # decisions carry resolutions, not versions
+    assert base_of("case", case.id).version == 50
+    assert CentralVersion.get_or_none(CentralVersion.aggregate_id == "c-central-only") is None
+
+
+def test_applicant_events_learn_their_version_too(township_app):
+    case = _receive(township_app)
+    network = events_of("case", case.id)[0].network
+    applicant = _other_station_event(
+        4, "a-elsewhere", network, kind="applicant", event_type="applicant.created",
+        payload={"applicant_id": "a-elsewhere", "name": "李四", "id_type": "111", "id_number_masked": "99**",
+                 "id_lookup": "h", "kind": "natural_person"},
+    )  # fmt: skip
+    with write_transaction():
+        _apply_part("events", applicant.body + b"\n", 12)
+        appended = append_event(
+            actor="t", event_type="applicant.edited", aggregate_kind="applicant", aggregate_id="a-elsewhere",
+            payload={"applicant_id": "a-elsewhere", "field": "phone", "old": "1", "new": "2"},
+            idempotency_key="edit-1",
+        ).event  # fmt: skip
+    assert (appended.base_version, appended.base_own_event) == (12, "")
+
+
+def test_an_explicit_base_is_kept(township_app):
+    with write_transaction():
+        event = append_event(
+            actor="t", event_type="case.note_added", aggregate_kind="case", aggregate_id="c1",
+            payload={"note_id": "n1", "text": "x"}, idempotency_key="k1", base_version=9, base_own_event="",
+        ).event  # fmt: skip
+    assert (event.base_version, event.base_own_event) == (9, "")
