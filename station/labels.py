@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 
 def N_(text: str) -> str:
@@ -114,6 +114,18 @@ def light_label(light: str, calendar_missing: bool = False) -> str:
     return gettext(LIGHTS[light]) if LIGHTS.get(light) else ""
 
 
+EPOCH_REASONS = {
+    "install": N_("installation"),
+    "restore": N_("restored from a backup"),
+    "fork_recovery": N_("recovery after a restore"),
+    "re_enroll": N_("re-enrollment"),
+}
+
+
+def epoch_reason_label(reason: str) -> str:
+    return gettext(EPOCH_REASONS[reason]) if reason in EPOCH_REASONS else reason
+
+
 def sync_phase_label(phase: str) -> str:
     return gettext(SYNC_PHASES[phase]) if phase in SYNC_PHASES else phase
 
@@ -168,6 +180,33 @@ def format_ms(value: int | str) -> str:
     return str(value)
 
 
+def time_ago(delta: timedelta) -> str:
+    """How long ago, in words: "just now", "12 minutes ago", "3 hours ago", "2 days ago"."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:  # also a stored time ahead of this PC's clock
+        return gettext("just now")
+    if minutes < 60:
+        return ngettext("%(num)d minute ago", "%(num)d minutes ago", minutes)
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(num)d hour ago", "%(num)d hours ago", hours)
+    return ngettext("%(num)d day ago", "%(num)d days ago", hours // 24)
+
+
+def format_when(value: str | None, now: datetime | None = None) -> str:
+    """A stored UTC ISO time for people: the station's local time (China, UTC+8) to the minute, and how long ago."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return f"{local} ({time_ago((now or datetime.now(UTC)) - moment)})"
+
+
 def install_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         state_label=state_label,
@@ -177,7 +216,9 @@ def install_labels(app: Flask) -> None:
         light_label=light_label,
         material_status_label=material_status_label,
         sync_phase_label=sync_phase_label,
+        epoch_reason_label=epoch_reason_label,
         format_ms=format_ms,
+        format_when=format_when,
         item_label=item_label,
         localized_name=localized_name,
         handling_kind_label=handling_kind_label,

@@ -34,6 +34,7 @@ from ..models import EventLog, NodeState, StationIdentity
 from .central_client import CentralClient
 from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
+from .epochs import current_epoch_status
 from .log import HLC_KEY, check_against_ack, observe_remote_clock, rollback_state
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,7 @@ def sync_summary() -> dict[str, Any]:
         "progress": NodeState.read(PROGRESS_KEY),
         "running": _running.locked(),
         "integrity": rollback_state(),
+        "epoch": current_epoch_status(),
     }
 
 
