@@ -324,6 +324,22 @@ def _central_versions(db: SqliteDatabase) -> None:
     )
 
 
+def _pinyin_heteronyms(db: SqliteDatabase) -> None:
+    # Search rows index every reading of each name character (services/search.py ``pinyin_tokens``): without
+    # pypinyin's phrase dictionary a polyphonic surname (长 Zhǎng, 单 Shàn, 曾 Zēng, 尉迟 Yùchí) was indexed by its
+    # common reading only, so "zhang" or "zs" never found 长三. Re-derive the pinyin column of every row.
+    from .services.search import pinyin_tokens
+
+    rows = db.execute_sql(
+        "SELECT s.rowid, r.applicant_name FROM case_search AS s JOIN case_record AS r ON r.rowid = s.rowid"
+    ).fetchall()
+    tokens: dict[str, str] = {}
+    db.connection().executemany(
+        "UPDATE case_search SET pinyin = ? WHERE rowid = ?",
+        [(tokens.get(name) or tokens.setdefault(name, pinyin_tokens(name)), rowid) for rowid, name in rows],
+    )
+
+
 def _append_only(db: SqliteDatabase, table: str) -> None:
     for verb in ("UPDATE", "DELETE"):
         db.execute_sql(
@@ -346,6 +362,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0009_window_indexes", _window_indexes),
     ("0010_window_speed", _window_speed),
     ("0011_central_versions", _central_versions),
+    ("0012_pinyin_heteronyms", _pinyin_heteronyms),
 )
 
 

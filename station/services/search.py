@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
-
-# Names are indexed character by character: pypinyin's phrase dictionary (44 MB resident) adds nothing for them,
-# and the station must idle under 80 MB on an old PC. Set before pypinyin is first imported.
-os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
-
-from pypinyin import Style, lazy_pinyin  # noqa: E402
 
 from sync_protocol.fieldcrypt import FieldCipher
 
@@ -17,8 +13,16 @@ from ..db import database
 from ..models import CaseRecord
 from .reference import today
 
+# Names are indexed character by character: pypinyin's phrase dictionary (44 MB resident) adds nothing for them,
+# and the station must idle under 80 MB on an old PC. Set before pypinyin is first imported; pypinyin itself (its
+# single-character dictionary, ~12 MB) loads with the first name indexed, not with the app.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_RESULTS = 100
+MAX_SPELLINGS = 16
+"""Most whole-name spellings indexed (full pinyin, and initials) when the name's characters have several readings;
+past it the readings of the last characters are cut to their common one, so a surname keeps all of its own."""
 
 
 def spaced(text: str) -> str:
@@ -26,10 +30,40 @@ def spaced(text: str) -> str:
     return " ".join(_CJK.sub(lambda m: f" {m.group(0)} ", text).split())
 
 
+def name_readings(name: str) -> list[list[str]]:
+    """Every toneless reading of each character of ``name`` (pypinyin's heteronym mode), the common one first:
+    without the phrase dictionary a polyphonic surname (长 Zhǎng, 单 Shàn, 曾 Zēng, 尉迟 Yùchí) has no context to
+    pick its reading from, so the index holds them all. Other runs of text come back as they are."""
+    from pypinyin import Style, pinyin
+
+    found: list[list[str]] = []
+    for readings in pinyin(name, style=Style.NORMAL, heteronym=True):
+        if len(readings) == 1:  # one reading, or a run of other text: a word per entry
+            found.extend([word.lower()] for word in readings[0].split())
+        else:
+            found.append(list(dict.fromkeys(r.strip().lower() for r in readings if r.strip())))
+    return found
+
+
+def _spellings(readings: list[list[str]]) -> list[tuple[str, ...]]:
+    kept = list(readings)
+    for index in reversed(range(len(kept))):
+        if math.prod(len(r) for r in kept) <= MAX_SPELLINGS:
+            break
+        kept[index] = kept[index][:1]
+    return list(itertools.product(*kept))
+
+
 def pinyin_tokens(name: str) -> str:
-    syllables = lazy_pinyin(name)
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
-    return " ".join([*syllables, "".join(syllables), initials])
+    """The name's pinyin search terms: each syllable in every reading, and the whole name spelled out and by
+    initials in each combination of readings (common readings first): 长三 → 'zhang chang san zhangsan
+    changsan zs cs'."""
+    readings = name_readings(name)
+    spellings = _spellings(readings)
+    syllables = [s for r in readings for s in r]
+    whole = ["".join(s) for s in spellings]
+    initials = ["".join(part[0] for part in s) for s in spellings]
+    return " ".join(dict.fromkeys([*syllables, *whole, *initials]))
 
 
 def index_case(record: CaseRecord) -> None:
