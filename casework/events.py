@@ -28,7 +28,8 @@ _T = {"from": f"enum?:{_STATES}", "to": f"enum:{_STATES}"}  # intent of every tr
 SCHEMAS: dict[str, dict[str, str]] = {
     "received": {**_T, "case_no": "str", "item_code": "str", "item_version": "int", "catalog_version": "int?",
                  "applicant_id": "str", "agent_id": "str?", "station": "str", "received_on": "date",
-                 "channel": "enum:window|village|post|online", "materials": "materials", "idempotency_key": "str?"},
+                 "channel": "enum:window|village|post|online", "materials": "materials", "idempotency_key": "str?",
+                 "duplicate_token": "str?"},
     "correction_requested": {**_T, "notice_on": "date", "corrections": "corrections", "notice_no": "str?"},
     "accepted": {**_T, "accepted_on": "date", "receipt_no": "str?"},
     "accepted_with_gaps": {**_T, "accepted_on": "date", "gaps": "gaps", "promise_ref": "str?"},

@@ -8,6 +8,8 @@ human with both sides shown.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -255,6 +257,20 @@ def duplicate_key(id_number: str, item_code: str, *, period: str = "open") -> st
     if len(number) == 15 and number.isdigit():
         number = upgrade_citizen_id_15(number)  # the same person under a legacy 15-digit number
     return f"{number}|{item_code.strip().upper()}|{period}"
+
+
+DUPLICATE_TOKEN_TAG = b"yiciban/v1/duplicate\0"
+
+
+def duplicate_token(network_key: bytes, id_number: str, item_code: str, *, period: str = "open") -> str:
+    """The network-wide duplicate key a station puts in ``case.received`` (class C): HMAC-SHA256 under the
+    network duplicate key central gives enrolled stations, over ``duplicate_key``. Equal for one person and one
+    item at any station; central matches tokens without ever seeing the ID number, and without the key the token
+    cannot be tested against guessed numbers."""
+    if len(network_key) < 32:
+        raise ValueError("the network duplicate key is 32 bytes")
+    text = duplicate_key(id_number, item_code, period=period).encode("utf-8")
+    return hmac.new(network_key, DUPLICATE_TOKEN_TAG + text, hashlib.sha256).hexdigest()
 
 
 def classify_duplicate(

@@ -158,3 +158,17 @@ def test_class_g_is_never_automatic():
     resolution = classify_integrity("fork")
     assert resolution.conflict_class is ConflictClass.G and not resolution.automatic
     assert resolution.outcome == "quarantine"
+
+
+def test_duplicate_token_matches_one_person_and_item_under_one_network_key_only():
+    from casework.merge import duplicate_token
+
+    key = bytes(range(32))
+    token = duplicate_token(key, "11010519491231002X", "LOW_INCOME")
+    # The legacy 15-digit number of the same person, lower-case item code: the same token.
+    assert duplicate_token(key, "110105491231002", " low_income") == token
+    assert duplicate_token(key, "11010519491231002X", "OTHER") != token
+    assert duplicate_token(bytes(32), "11010519491231002X", "LOW_INCOME") != token  # another network
+    assert "11010519491231002X" not in token and len(token) == 64
+    with pytest.raises(ValueError):
+        duplicate_token(b"short", "11010519491231002X", "LOW_INCOME")
