@@ -145,7 +145,16 @@ def fold(events: Iterable[Any], *, strict: bool = False) -> CaseView:
     return view
 
 
+# Hand-overs of the paper folder: they record where the paper is, and change the state only on the way up.
+_CUSTODY_TYPES = frozenset({"custody_dispatched", "custody_received"})
+
+
 def _apply_transition(view: CaseView, event_type: str, p: dict[str, Any], action: str | None) -> None:
+    if event_type in _CUSTODY_TYPES and p.get("from") == p["to"] and view.state is not None:
+        # A hand-over that moved no state (a result carried down, a relay hop) records the state as the station
+        # saw it then, which may lag the case: an offline village signs for a returned result before the
+        # decision reaches it by sync. It never moves the case back.
+        return
     expected_from = None if p.get("from") is None else CaseState(p["from"])
     if expected_from != view.state:
         view.anomalies.append(
