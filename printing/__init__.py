@@ -3,6 +3,9 @@
 Plain dataclasses in (:mod:`printing.documents`, :mod:`printing.model`), bytes or HTML out; no knowledge of
 the nodes. ID numbers are always masked before they reach paper. PDFs always embed a CJK TrueType font or
 raise :class:`FontMissingError` naming the Debian package to install.
+
+Importing the package is light: reportlab (PDF) and segno (QR) load with the first document that needs them, so
+a station that only shows screens does not carry them in memory.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from .model import (
     MaterialLine,
     Person,
 )
-from .pdf import render_layout_pdf
 from .qr import qr_png, qr_svg
 from .registry import DOCUMENT_KINDS, DocumentKind, compose, format_doc_number, kind_of
 
@@ -47,6 +49,8 @@ def render(
         DocumentError: the data cannot honestly be printed (e.g. a village station issuing a 受理通知书).
         FontMissingError: no embeddable CJK font; names the Debian package to install.
     """
+    from .pdf import render_layout_pdf
+
     return render_layout_pdf(compose(document, copies), fonts)
 
 

@@ -11,9 +11,6 @@ import os
 import threading
 from dataclasses import dataclass
 
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
 from .errors import FontMissingError
 
 DEBIAN_FONT_PACKAGE = "fonts-wqy-microhei"
@@ -58,6 +55,9 @@ def candidate_paths(config: FontConfig) -> tuple[str, ...]:
 
 
 def _register(path: str) -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     name = "YicibanCJK-" + hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:10]
     subfont = {"subfontIndex": 0} if path.lower().endswith(".ttc") else {}
     pdfmetrics.registerFont(TTFont(name, path, **subfont))
@@ -76,6 +76,8 @@ def cjk_font(config: FontConfig | None = None) -> str:
     Raises:
         FontMissingError: no usable font was found; the message names the Debian package to install.
     """
+    from reportlab.pdfbase.ttfonts import TTFError  # reportlab loads with the first PDF, not with the package
+
     config = config or FontConfig()
     candidates = candidate_paths(config)
     with _lock:

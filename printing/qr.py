@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import io
-
-import segno
+from typing import TYPE_CHECKING
 
 from .errors import DocumentError
+
+if TYPE_CHECKING:
+    import segno
 
 ERROR_LEVEL = "m"
 QUIET_ZONE = 4
@@ -26,6 +28,8 @@ def make_qr(content: str) -> segno.QRCode:
     Raises:
         DocumentError: the content is empty, too long for a QR code, or not encodable text.
     """
+    import segno  # loaded with the first code, not with the package
+
     if not content:
         raise DocumentError("a QR code needs content")
     try:
