@@ -96,6 +96,11 @@ def m0008_hot_path_indexes(db: Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS central_log_type_seq ON central_log (event_type, central_seq)")
 
 
+def m0009_duplicate_tokens(db: Database) -> None:
+    """Network duplicate tokens of received cases (conflict class C), matched without the ID number."""
+    db.create_tables(models.MODELS_0009)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
@@ -105,6 +110,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0006_conflicts,
     m0007_trust_document_kinds,
     m0008_hot_path_indexes,
+    m0009_duplicate_tokens,
 )
 
 

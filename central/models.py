@@ -357,6 +357,21 @@ class Conflict(BaseModel):
         table_name = "conflicts"
 
 
+class DuplicateToken(BaseModel):
+    """A case's network duplicate token (class C): the keyed hash of (ID number, item, period) its
+    ``case.received`` carried. Equal tokens on two open cases are one person applying twice for one item."""
+
+    token = CharField(max_length=64, index=True)
+    case_id = CharField(max_length=64, unique=True)
+    station_code = CharField(max_length=12)
+    event_id = CharField(max_length=64)
+    idempotency_key = CharField(max_length=64, default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "duplicate_tokens"
+
+
 # --- KPI summaries the reports read (created by migration m0004_report_summaries) ---------------------------------
 
 
@@ -511,4 +526,5 @@ MODELS_0003 = (Publication, DownstreamBundle)
 MODELS_0004 = (KpiCaseSummary,)
 MODELS_0005 = (CustodyPair, CustodyHolding, CustodyIssue, CustodyCursor)
 MODELS_0006 = (Conflict,)
+MODELS_0009 = (DuplicateToken,)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")

@@ -52,6 +52,7 @@ PART_CAPS: Mapping[str, int] = {
     "authorizations": 1 * MiB,
     "certificate": 64 * 1024,
     "custody": 4 * MiB,
+    "netkey": 4 * 1024,
 }
 """Per-type size caps; a part type not listed here is refused."""
 MAX_ROOTS = 16
