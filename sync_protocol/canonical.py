@@ -71,8 +71,55 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _NotFast(Exception):
+    """The fast path cannot vouch for this input; the detailed check decides (and words the error)."""
+
+
+def _fast_int(digits: str) -> int:
+    value = int(digits)
+    if len(digits) > 15 and abs(value) > MAX_SAFE_INTEGER:
+        raise _NotFast
+    return value
+
+
+def _ascii_keys(obj: dict[str, Any]) -> dict[str, Any]:
+    if not "".join(obj).isascii():
+        raise _NotFast
+    return obj
+
+
+_canonical_encoder = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
+
+def _parse_fast(raw: bytes) -> tuple[bool, Any]:
+    """Accept ``raw`` only when it is certainly canonical, with the C scanner and encoder doing the work.
+
+    Floats and constants are refused by their hooks, integers out of range by the int hook, non-ASCII keys by
+    the object hook (only needed when ``raw`` has non-ASCII bytes at all), and the canonical re-encoding must
+    equal the input byte for byte — which also rules out duplicate keys: the encoder never writes a key twice,
+    so input that repeats one cannot equal its re-encoding. Anything else returns (False, None)."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),
+            parse_float=_reject_float,
+            parse_constant=_reject_constant,
+            parse_int=_fast_int,
+            object_hook=None if raw.isascii() else _ascii_keys,
+        )
+        same = _canonical_encoder(value).encode("utf-8") == raw
+    except Exception:  # noqa: BLE001 - any doubt goes to the detailed check, which raises the precise error
+        return False, None
+    return same, value
+
+
 def parse_canonical(data: bytes) -> Any:
     """Parse bytes that must be canonical; the re-encoding must equal the input exactly.
+
+    Canonical input takes a fast path (``_parse_fast``); the detailed check below runs only when that path cannot
+    vouch for the input, so every refusal keeps its precise reason. tests/sync_protocol/test_canonical_fast.py
+    proves both accept exactly the same inputs.
 
     Raises:
         MalformedError: not UTF-8 JSON within the profile.
@@ -81,6 +128,14 @@ def parse_canonical(data: bytes) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedError("expected bytes")
     raw = bytes(data)
+    accepted, value = _parse_fast(raw)
+    if accepted:
+        return value
+    return _parse_checked(raw)
+
+
+def _parse_checked(raw: bytes) -> Any:
+    """The detailed check: the same acceptance as the fast path, with the reason of each refusal."""
     try:
         text = raw.decode("utf-8")
         value = json.loads(
