@@ -41,6 +41,7 @@ CALENDAR_MISSING = N_("deadline unknown: calendar not imported")
 SYNC_PHASES = {
     "push": N_("sending our events"),
     "ack": N_("reading central's acknowledgement"),
+    "blobs": N_("sending scans"),
     "bundles": N_("receiving updates from central"),
     "done": N_("finished"),
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SyncError
@@ -17,6 +18,12 @@ MAX_REPLY_BYTES = 64 * 1024 * 1024
 class Reply:
     status: int
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str = "") -> str:
+        """A reply header by name, any case (HTTP header names are case-insensitive)."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), default)
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
@@ -30,16 +37,20 @@ class CentralClient:
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "application/octet-stream",
-                ok: tuple[int, ...] = (200,)) -> Reply:  # fmt: skip
-        headers = {"Content-Type": content_type} if body is not None else {}
-        req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers)
+                ok: tuple[int, ...] = (200,), headers: Mapping[str, str] | None = None) -> Reply:  # fmt: skip
+        sent = {"Content-Type": content_type} if body is not None else {}
+        sent.update(headers or {})
+        req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=sent)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                reply = Reply(response.status, response.read(MAX_REPLY_BYTES + 1))
+                reply = Reply(
+                    response.status, response.read(MAX_REPLY_BYTES + 1), dict(response.headers.items())
+                )
         except urllib.error.HTTPError as e:
             detail = e.read(4096)
+            received = dict(e.headers.items()) if e.headers is not None else {}
             e.close()
-            reply = Reply(e.code, detail)
+            reply = Reply(e.code, detail, received)
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise SyncError(f"central at {self.base_url} is not reachable: {reason}") from e

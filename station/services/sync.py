@@ -1,8 +1,9 @@
 """The sync client: push what central has not acknowledged, pull the newest valid ack and downstream bundles.
 
 Order of one sync: pull the ack (so only what is missing is sent) → push sealed batches of the missing ranges →
-pull the ack again and every new bundle. One sync at a time per process; a failed attempt backs off
-exponentially with jitter; the last error is kept in words for the sync page.
+pull the ack again and every new bundle → upload the large attachments central lacks (blob_uploads). One sync
+at a time per process; a failed attempt backs off exponentially with jitter; the last error is kept in words for
+the sync page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..db import database, write_transaction
 from ..errors import NotEnrolledError, SyncError
 from ..keystore import InstanceKeys
 from ..models import EventLog, NodeState, StationIdentity
+from .blob_uploads import upload_pending
 from .central_client import CentralClient
 from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
@@ -346,6 +348,10 @@ def run_sync(node: NodeContext, trigger: str = "button") -> dict[str, Any]:
         ack_version = pull_ack(client, who.station_code)
         _progress("bundles", 0, 1)
         bundles = pull_bundles(node, client, who.station_code)
+        blobs = upload_pending(
+            client, node.instance, who.recipients, stored_ack(),
+            progress=lambda done, total: _progress("blobs", done, total),
+        )  # fmt: skip
         _progress("done", 1, 1)
     except (
         Exception
@@ -366,4 +372,6 @@ def run_sync(node: NodeContext, trigger: str = "button") -> dict[str, Any]:
     interval = node.settings.get("SYNC_INTERVAL_SECONDS", 300)
     _write_status(last_attempt=started, last_success=_now_iso(), last_error=None, failures=0, trigger=trigger,
                   next_due_ms=int(time.time() * 1000 + interval * 1000))  # fmt: skip
-    return {"ok": True, "pushed": pushed, "ack_version": ack_version, "bundles": bundles}
+    uploaded = {"uploaded": blobs.uploaded, "already_held": blobs.already_held, "waiting": blobs.waiting,
+                "bytes_sent": blobs.bytes_sent, "missing_here": blobs.missing_here}  # fmt: skip
+    return {"ok": True, "pushed": pushed, "ack_version": ack_version, "bundles": bundles, "blobs": uploaded}
