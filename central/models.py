@@ -403,6 +403,11 @@ class KpiCaseSummary(BaseModel):
     merged_into = CharField(
         max_length=64, null=True
     )  # a duplicate merged into another case: not a matter of its own
+    # The 代办 route's hops (casework.custody.route_times), added by migration m0010_route_times:
+    agent_trips = IntegerField(default=0)
+    village_hold_days = IntegerField(null=True)
+    transit_hops = IntegerField(default=0)
+    transit_days = IntegerField(default=0)
 
     class Meta:
         table_name = "report_case_summaries"
@@ -425,6 +430,10 @@ class KpiCaseSummary(BaseModel):
             rating_levels=tuple(int(v) for v in self.rating_levels.split(",") if v),
             bad_ratings_rectified=self.bad_ratings_rectified,
             station=self.station,
+            agent_trips=self.agent_trips,
+            village_hold_days=self.village_hold_days,
+            transit_hops=self.transit_hops,
+            transit_days=self.transit_days,
         )
 
 
