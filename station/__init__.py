@@ -6,20 +6,24 @@ opens the instance (keys and migrated SQLite store) and registers the screens.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, g, session
+from flask import Flask, Response, current_app, g, session
 from flask_wtf.csrf import CSRFProtect
 
-from . import db as dbmod
-from .context import NodeContext
 from .errors import InstanceError
 from .handlers import register_error_handlers
 from .i18n import init_i18n
 from .keystore import load_keys
-from .migrations import pending_migrations
 from .settings import load_settings
+
+if TYPE_CHECKING:
+    from .context import NodeContext
+
+# The store (peewee) is imported when a node is opened, not with the package: ``serve`` first keeps the
+# PostgreSQL drivers out of the process (see cli.serve), which only works if peewee is not imported yet.
 
 __all__ = ["create_app", "current_node"]
 
@@ -32,6 +36,10 @@ def open_node(settings: dict[str, Any]) -> NodeContext:
     Raises:
         InstanceError: not initialised, or the schema needs ``init`` to migrate it.
     """
+    from . import db as dbmod
+    from .context import NodeContext
+    from .migrations import pending_migrations
+
     instance = Path(settings["INSTANCE_PATH"])
     keys = load_keys(instance)
     database = dbmod.open_database(instance / DATABASE_FILE)
@@ -57,6 +65,7 @@ def self_check(node: NodeContext) -> None:
     Raises:
         LogIntegrityError: a stored event does not hash to its id or the chain is broken.
     """
+    from . import db as dbmod
     from .services.log import verify_tail
 
     with dbmod.bound(node.database):
@@ -67,6 +76,7 @@ def session_cookie_name(node: NodeContext) -> str:
     """One session cookie per station instance: browsers share cookies between ports of one host, so two
     stations on 127.0.0.1 (or one PC serving a village and a township) must not log each other out. Named by the
     station code, or by the instance's signing key before the station has an identity."""
+    from . import db as dbmod
     from .models import StationIdentity
 
     with dbmod.bound(node.database):
@@ -76,6 +86,8 @@ def session_cookie_name(node: NodeContext) -> str:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from . import db as dbmod
+
     settings = load_settings(config)
     node = open_node(settings)
     self_check(node)
@@ -95,11 +107,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def bind_database_and_user() -> None:
         from .models import User
 
+        g.request_started = (time.perf_counter(), time.thread_time())
         dbmod.bind(node.database)
         node.database.connect(reuse_if_open=True)
         user_id = session.get("user_id")
         user = User.get_or_none((User.id == user_id) & (User.active == True)) if user_id else None  # noqa: E712
         g.user = user
+
+    @app.after_request
+    def server_timing(response: Response) -> Response:
+        """The server's own time for the request (wall and this thread's CPU, ms) as a Server-Timing header:
+        bench/station.py reads it, so a loaded machine shows as wall time well above CPU time."""
+        started = g.get("request_started")
+        if started is not None:
+            wall, cpu = time.perf_counter() - started[0], time.thread_time() - started[1]
+            response.headers["Server-Timing"] = f"app;dur={wall * 1000:.2f}, cpu;dur={cpu * 1000:.2f}"
+        return response
 
     @app.teardown_request
     def close_database(_exc: BaseException | None) -> None:

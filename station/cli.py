@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from . import db as dbmod
 from .errors import StationError
 from .settings import ENV_PREFIX, load_settings
 
@@ -52,6 +51,7 @@ def init(
     instance: Path, station_code: str, station_name: str, level: str, parent_code: str, network: str
 ) -> None:
     """Create or upgrade an instance: folders, keys (0600), database migrations and the station identity."""
+    from . import db as dbmod
     from .services.identity import set_identity
     from .services.setup import initialise_instance
 
@@ -78,6 +78,7 @@ def create_user_command(
     instance: Path, username: str, roles: tuple[str, ...], display_name: str, password: str
 ) -> None:
     """Create a staff login with one or more roles."""
+    from . import db as dbmod
     from . import open_node
     from .auth import create_user
 
@@ -104,6 +105,22 @@ def backup(instance: Path) -> None:
     click.echo(str(backup_database(node.db_path, node.instance / "backups")))
 
 
+UNUSED_DRIVERS = ("psycopg", "psycopg2", "psycopg2cffi", "redis")
+"""Optional libraries peewee and huey import when installed (central's ``postgres`` and the ``redis`` extras, both
+in a development venv): a station keeps its store and queue in SQLite, and psycopg alone (libpq, OpenSSL) costs
+≈22 MB resident and 0.15 s of start-up."""
+
+
+def _keep_unused_drivers_out() -> None:
+    """Mark :data:`UNUSED_DRIVERS` absent for this process (``import`` raises ImportError, as when not installed).
+    Only before the store is imported: once peewee is loaded (tests run a station and central in one process)
+    nothing is saved and nothing is changed."""
+    if "peewee" in sys.modules or "huey" in sys.modules:
+        return
+    for name in UNUSED_DRIVERS:
+        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+
+
 @main.command()
 @instance_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -111,6 +128,7 @@ def backup(instance: Path) -> None:
 @click.option("--threads", default=8, type=int, show_default=True)
 def serve(instance: Path, host: str, port: int, threads: int) -> None:
     """Serve the station with waitress and run its background tasks (huey consumer) in the same process."""
+    _keep_unused_drivers_out()
     from waitress.server import create_server
 
     from . import create_app
@@ -169,6 +187,7 @@ def _node_for(instance: Path):
 @click.option("--code", required=True, help="The one-time enrollment code central issued for this station.")
 def enroll(instance: Path, central_url: str, code: str) -> None:
     """Enroll this station with central (request signed with the station key) and remember CENTRAL_URL."""
+    from . import db as dbmod
     from .services.enrollment import enroll_online
 
     node = _node_for(instance)
@@ -185,6 +204,7 @@ def enroll(instance: Path, central_url: str, code: str) -> None:
 @instance_option
 def sync(instance: Path) -> None:
     """Sync with central now: push what it has not acknowledged, pull the ack and bundles."""
+    from . import db as dbmod
     from .services.sync import run_sync
 
     node = _node_for(instance)
@@ -203,6 +223,7 @@ def sync(instance: Path) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def export_command(instance: Path, folder: Path) -> None:
     """Write sealed batch files for central into FOLDER (a USB stick): yiciban/<network>/up/<station>/."""
+    from . import db as dbmod
     from .services.usb import export_batches
 
     node = _node_for(instance)
@@ -221,6 +242,7 @@ def export_command(instance: Path, folder: Path) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_command(instance: Path, folder: Path) -> None:
     """Read acks and bundles for this station from FOLDER; relay other stations' files when online."""
+    from . import db as dbmod
     from .services.usb import import_from
 
     node = _node_for(instance)
@@ -239,6 +261,7 @@ def import_command(instance: Path, folder: Path) -> None:
 @click.argument("payload")
 def verify_qr(instance: Path, payload: str) -> None:
     """Verify a scanned receipt QR or folder label offline against the station keys this station knows."""
+    from . import db as dbmod
     from . import open_node
     from .services.verify import VerificationFailedError, verify_text
 
@@ -284,6 +307,7 @@ def restore(instance: Path, backup: Path | None) -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def enroll_request(instance: Path, code: str, network: str, out_file: Path) -> None:
     """Offline enrollment, step 1: write the signed request to a file for central (`yiciban-central enroll-file`)."""
+    from . import db as dbmod
     from .services.enrollment import write_request_file
 
     node = _node_for(instance)
@@ -300,6 +324,7 @@ def enroll_request(instance: Path, code: str, network: str, out_file: Path) -> N
 @click.argument("reply_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def enroll_reply(instance: Path, reply_file: Path) -> None:
     """Offline enrollment, step 2: install central's reply file (certificate and central's keys)."""
+    from . import db as dbmod
     from .services.enrollment import install_reply_file
 
     node = _node_for(instance)
