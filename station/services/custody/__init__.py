@@ -49,6 +49,7 @@ from .manifests import (
     manifest_document,
     manifest_folders,
     recent_manifests,
+    return_destination,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "authorizations_of", "carried_by", "create_manifest", "current_calendar", "discard_manifest",
     "dispatch_manifest", "item_warnings", "known_station_keys", "level_of_station", "manifest_candidates",
     "manifest_document", "manifest_folders", "note_received_elsewhere", "read_label", "receive_folder",
-    "recent_manifests", "recent_receipts", "record_authorization", "record_central_issues", "station_issues",
+    "recent_manifests", "recent_receipts", "record_authorization", "record_central_issues", "return_destination",
+    "station_issues",
     "station_name",
 ]  # fmt: skip

@@ -20,14 +20,18 @@ from casework.errors import TransitionError
 from casework.lifecycle import CaseState, check_transition
 from printing.masking import mask_name
 from sync_protocol import receipts
+from sync_protocol.errors import ProtocolError
+from sync_protocol.events import Event, parse_event
 from sync_protocol.keys import SigningKey
+from sync_protocol.registry import parse_registry
 
 from ...db import write_transaction
-from ...models import CaseMaterial, CaseRecord, StationIdentity, User
+from ...models import CaseMaterial, CaseRecord, EventLog, NodeState, StationIdentity, User
 from ..cases import Actor, project_case, station
 from ..reference import CHINA
 from .common import (
     FOLDER_STATUSES,
+    REGISTRY_KEY,
     CustodyFolder,
     CustodyManifest,
     CustodyReceipt,
@@ -56,24 +60,29 @@ def _direction_to(identity: StationIdentity, destination: str) -> Direction:
     return Direction.UP if destination == identity.parent_code else Direction.DOWN
 
 
+_CUSTODY_WIRE = ("case.custody_dispatched", "case.custody_received")
+
+
+def _last_hand_over(case_id: str) -> Event | None:
+    """This station's latest hand-over of the case's folder, in log order (times to the second can tie)."""
+    row = (
+        EventLog.select(EventLog.body)
+        .where(
+            (EventLog.aggregate_kind == "case")
+            & (EventLog.aggregate_id == case_id)
+            & EventLog.event_type.in_(_CUSTODY_WIRE)
+            & (EventLog.station == station().station_code)
+        )
+        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
+        .first()
+    )
+    return None if row is None else parse_event(bytes(row.body))
+
+
 def folder_here(case_id: str) -> bool:
     """Is the paper here? Not if the latest thing this station did with it was to hand it to an agent."""
-    last_out = (
-        CustodyFolder.select(CustodyManifest.dispatched_at)
-        .join(CustodyManifest, on=(CustodyFolder.manifest_id == CustodyManifest.id))
-        .where((CustodyFolder.case_id == case_id) & CustodyManifest.dispatched_at.is_null(False))
-        .order_by(CustodyManifest.dispatched_at.desc())
-        .scalar()
-    )
-    if last_out is None:
-        return True
-    last_in = (
-        CustodyReceipt.select(CustodyReceipt.received_at)
-        .where(CustodyReceipt.case_id == case_id)
-        .order_by(CustodyReceipt.received_at.desc())
-        .scalar()
-    )
-    return last_in is not None and last_in > last_out
+    last = _last_hand_over(case_id)
+    return last is None or last.type == "case.custody_received"
 
 
 def _on_open_draft(case_id: str) -> bool:
@@ -89,26 +98,87 @@ _UP_STATES = {"village": (CaseState.VILLAGE_RECEIVED,), "township": (CaseState.F
 _RETURN_STATES = (CaseState.DECIDED_GRANTED, CaseState.DECIDED_REFUSED, CaseState.RESULT_READY)
 
 
+def _registry_parents() -> dict[str, str]:
+    """Station code → parent code, from the registry central sent."""
+    stored = NodeState.read(REGISTRY_KEY)
+    if not isinstance(stored, str):
+        return {}
+    try:
+        registry = parse_registry(stored.encode("ascii"))
+    except (ProtocolError, UnicodeEncodeError):
+        return {}
+    return {code: entry.parent for code, entry in registry.stations.items() if entry.parent}
+
+
+def return_destination(identity: StationIdentity, record: CaseRecord) -> str:
+    """Where a result goes down from here: back the way the folder came up (county → township → village), to the
+    station that sent it here; without such a receipt, one step down towards the station that received the case
+    (the child of this station on its registry path), else straight to that station."""
+    came_from = (
+        CustodyReceipt.select(CustodyReceipt.sending_station)
+        .where((CustodyReceipt.case_id == record.id) & (CustodyReceipt.direction == Direction.UP.value))
+        .order_by(CustodyReceipt.received_at.desc())
+        .scalar()
+    )
+    if came_from:
+        return str(came_from)
+    parents, code, seen = _registry_parents(), record.station_code, set()
+    while code in parents and code not in seen:
+        seen.add(code)
+        if parents[code] == identity.station_code:
+            return code
+        code = parents[code]
+    return str(record.station_code)
+
+
+def _received_here(case_id: str) -> bool:
+    return CustodyReceipt.select().where(CustodyReceipt.case_id == case_id).exists()
+
+
+def _came_down(case_id: str) -> bool:
+    """The folder's latest hand-over here was a result carried down to us."""
+    last = _last_hand_over(case_id)
+    return (
+        last is not None
+        and last.type == "case.custody_received"
+        and last.payload.get("direction") == Direction.DOWN.value
+    )
+
+
 def _return_candidates(identity: StationIdentity) -> dict[str, list[CaseRecord]]:
+    """Results whose paper is here and belongs to a case received elsewhere: decided here or above (the state
+    says so), or carried down to here (the receipt says so, even before the decision reaches us by sync)."""
+    down_here = CustodyReceipt.select(CustodyReceipt.case_id).where(
+        CustodyReceipt.direction == Direction.DOWN.value
+    )
     rows = CaseRecord.select().where(
-        CaseRecord.state.in_([s.value for s in _RETURN_STATES])
+        (CaseRecord.state.in_([s.value for s in _RETURN_STATES]) | CaseRecord.id.in_(down_here))
         & (CaseRecord.station_code != identity.station_code)
     )
     grouped: dict[str, list[CaseRecord]] = {}
     for row in rows.order_by(CaseRecord.received_on):
-        grouped.setdefault(row.station_code, []).append(row)
+        if row.state in _TERMINAL or not _received_here(row.id):
+            continue  # the paper never came here: nothing to send on
+        if CaseState(row.state) not in _RETURN_STATES and not _came_down(row.id):
+            continue
+        grouped.setdefault(return_destination(identity, row), []).append(row)
     return grouped
 
 
+_TERMINAL = frozenset(s.value for s in CaseState if s.terminal)
+
+
 def manifest_candidates(identity: StationIdentity) -> dict[str, list[CaseRecord]]:
-    """Cases whose paper is here and can go on a manifest, by destination station."""
+    """Cases whose paper is here and can go on a manifest, by destination station: up to the parent, results
+    down the way they came."""
     grouped: dict[str, list[CaseRecord]] = {}
     up_states = [s.value for s in _UP_STATES[identity.level]]
     if identity.parent_code and up_states:
         rows = CaseRecord.select().where(CaseRecord.state.in_(up_states)).order_by(CaseRecord.received_on)
-        grouped[identity.parent_code] = list(rows)
+        grouped[identity.parent_code] = [r for r in rows if not _came_down(r.id)]  # a result goes on down
     for code, rows in _return_candidates(identity).items():
-        grouped.setdefault(code, []).extend(rows)
+        listed = {r.id for r in grouped.get(code, [])}
+        grouped.setdefault(code, []).extend(r for r in rows if r.id not in listed)
     return {
         code: [r for r in rows if folder_here(r.id) and not _on_open_draft(r.id)]
         for code, rows in grouped.items()
