@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from casework.caseview import CaseView
 from casework.catalog import Item
+from casework.custody import RouteTimes
 from casework.deadlines import ClockStatus
 
 
@@ -50,6 +51,11 @@ class CaseSummary:
     rating_levels: tuple[int, ...] = ()
     bad_ratings_rectified: int = 0  # of its bad ratings, how many were rectified (差评整改)
     station: str = ""
+    # The 代办 route's hops (casework.custody.route_times):
+    agent_trips: int = 0  # legs an agent carried the folder (up and back)
+    village_hold_days: int | None = None  # working days at the village before the folder went up
+    transit_hops: int = 0  # carried legs received at the other end, with a known time
+    transit_days: int = 0  # working days those legs took, summed
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ class KpiReport:
     bad_rating_rate: Fraction | None  # 差评率
     rectification_rate: Fraction | None  # 差评整改率
     village_share: Fraction | None  # completed without the applicant leaving the village
+    agent_trips: int = 0  # 代办跑动: legs agents carried the cohort's folders
+    average_village_hold_days: Fraction | None = None  # working days a folder waited at the village to go up
+    average_transit_days: Fraction | None = None  # working days per carried leg, dispatch to receipt
 
     def to_wire(self) -> dict[str, int | None]:
         """Integers only: counts as they are, ratios as per-mille (‰), rounded half up."""
@@ -138,6 +147,7 @@ def compute_kpis(cases: Sequence[CaseSummary], period: Period) -> KpiReport:
     item_limits = {c.item_code: (c.promised_days, c.legal_days) for c in cohort}
     levels = [level for c in cohort for level in c.rating_levels]
     bad = sum(1 for level in levels if level <= 2)
+    held = [c for c in cohort if c.village_hold_days is not None]
     n = len(cohort)
     return KpiReport(
         accepted=n,
@@ -157,6 +167,9 @@ def compute_kpis(cases: Sequence[CaseSummary], period: Period) -> KpiReport:
         bad_rating_rate=ratio(bad, len(levels)),
         rectification_rate=ratio(min(bad, sum(c.bad_ratings_rectified for c in cohort)), bad),
         village_share=ratio(sum(c.completed_in_village for c in done), len(done)),
+        agent_trips=sum(c.agent_trips for c in cohort),
+        average_village_hold_days=ratio(sum(c.village_hold_days or 0 for c in held), len(held)),
+        average_transit_days=ratio(sum(c.transit_days for c in cohort), sum(c.transit_hops for c in cohort)),
     )
 
 
@@ -187,9 +200,15 @@ def grouped_kpis(
 _SUBMITTED = frozenset({"received", "original_returned", "deferred"})
 
 
-def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = "") -> CaseSummary | None:
+def summarize(
+    view: CaseView, item: Item, clock: ClockStatus, *, station: str = "", route: RouteTimes | None = None
+) -> CaseSummary | None:
     """The KPI summary of a folded case under its pinned item version and its computed clock; None for a
     duplicate merged into another case (重复件), which is not a matter of its own and counts in no KPI.
+
+    ``route`` (``casework.custody.route_times`` over every station's events of the case) adds the 代办 hops:
+    agent trips, working days held at the village, and the working days of each leg received so far (a leg
+    whose calendar year is missing is left out of the transit time rather than guessed).
 
     Trips (跑动次数): 0 for a 代办 case (received at a village, or with an agent); otherwise one visit to file,
     one more per 补正 round, and one to collect the result at a window unless it was handed over on the day of
@@ -210,6 +229,7 @@ def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = 
         if record.get("status") == "closed"
         and ("rectified" in record["steps"] or record.get("verdict") in ("unreasonable", "malicious"))
     )
+    legs = [] if route is None else [h.working_days for h in route.hops if h.working_days is not None]
     return CaseSummary(
         item_code=item.code,
         accepted_on=view.accepted_on or (clock.clock_start if "deemed_accepted" in clock.flags else None),
@@ -227,4 +247,8 @@ def summarize(view: CaseView, item: Item, clock: ClockStatus, *, station: str = 
         rating_levels=tuple(int(r["level"]) for r in view.ratings),
         bad_ratings_rectified=bad_rectified,
         station=station or view.station,
+        agent_trips=0 if route is None else route.agent_trips,
+        village_hold_days=None if route is None else route.village_hold_days,
+        transit_hops=len(legs),
+        transit_days=sum(legs),
     )

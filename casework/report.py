@@ -43,6 +43,9 @@ KPI_FIELDS = (
     ("bad_rating_rate", "percent"),
     ("rectification_rate", "percent"),
     ("village_share", "percent"),
+    ("agent_trips", "count"),
+    ("average_village_hold_days", "decimal"),
+    ("average_transit_days", "decimal"),
 )
 
 

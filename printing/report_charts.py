@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Protocol
 
 from .charts import LIGHT_COLOURS, Series, bar_chart, line_chart, stacked_bar_chart
@@ -41,6 +42,10 @@ class FiguresLike(Protocol):
     def accepted(self) -> int: ...
     @property
     def completed(self) -> int: ...
+    @property
+    def average_village_hold_days(self) -> Fraction | None: ...
+    @property
+    def average_transit_days(self) -> Fraction | None: ...
 
 
 class GroupRowLike(Protocol):
@@ -64,6 +69,9 @@ class ReportChartText:
     light_names: Mapping[str, str]  # green, yellow, red, grey
     no_running_clock: str
     groups_title: str
+    route_title: str  # the 代办 route's times per group
+    village_hold: str  # average working days held at the village
+    transit: str  # average working days per carried leg
 
 
 def report_charts(
@@ -73,7 +81,9 @@ def report_charts(
     text: ReportChartText,
 ) -> dict[str, str]:
     """``trend``: accepted and completed by month; ``lights``: open cases by light for the stations with the
-    most red, then yellow lights; ``groups`` (only for 2 to BAR_GROUPS rows): accepted and completed per group."""
+    most red, then yellow lights; ``groups`` (only for 2 to BAR_GROUPS rows): accepted and completed per group;
+    ``route`` (for 1 to BAR_GROUPS rows, when a group has 代办 hop times): average working days a folder was held
+    at the village and spent per carried leg, per group."""
     charts = {
         "trend": line_chart(
             text.trend_title,
@@ -103,5 +113,20 @@ def report_charts(
                 Series(text.accepted, tuple(row.kpis.accepted for row in groups)),
                 Series(text.completed, tuple(row.kpis.completed for row in groups)),
             ],
+        )
+    routed = [
+        row
+        for row in groups
+        if row.kpis.average_village_hold_days is not None or row.kpis.average_transit_days is not None
+    ]
+    if routed and len(groups) <= BAR_GROUPS:
+        charts["route"] = bar_chart(
+            text.route_title,
+            [row.name for row in groups],
+            [
+                Series(text.village_hold, tuple(row.kpis.average_village_hold_days or 0 for row in groups)),
+                Series(text.transit, tuple(row.kpis.average_transit_days or 0 for row in groups)),
+            ],
+            empty_text=text.no_data,
         )
     return charts

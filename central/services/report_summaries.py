@@ -20,8 +20,10 @@ from peewee import JOIN
 from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.caseview import CaseView, fold
 from casework.catalog import Catalog, demo_catalog, load_catalog
+from casework.custody import route_times
 from casework.deadlines import Light, compute_clock
 from casework.errors import CaseworkError
+from casework.events import CaseEvent
 from casework.kpi import summarize
 
 from ..db import write_transaction
@@ -45,14 +47,15 @@ def _casework_event(event):
     return converted
 
 
-def _views(case_ids: Sequence[str]) -> dict[str, CaseView]:
-    """Each case folded from the events the projection itself folds (``projections.case_events``)."""
-    views = {}
+def _folded(case_ids: Sequence[str]) -> dict[str, tuple[CaseView, list[CaseEvent]]]:
+    """Each case folded from the events the projection itself folds (``projections.case_events``), with those
+    events in casework form (the 代办 route's hops are read from them)."""
+    folded = {}
     for case_id in case_ids:
-        events = _effective(case_events(case_id))
+        events = [_casework_event(event) for _, event in _effective(case_events(case_id))]
         if events:
-            views[case_id] = fold(_casework_event(event) for _, event in events)
-    return views
+            folded[case_id] = (fold(events), events)
+    return folded
 
 
 @functools.lru_cache(maxsize=4)
@@ -75,8 +78,14 @@ def reference_calendar() -> WorkingCalendar:
 
 
 def _summary_row(
-    case_id: str, version: int, view: CaseView, catalog: Catalog, calendar: WorkingCalendar, today: dt.date
+    case_id: str,
+    version: int,
+    folded: tuple[CaseView, list[CaseEvent]],
+    catalog: Catalog,
+    calendar: WorkingCalendar,
+    today: dt.date,
 ) -> dict:
+    view, events = folded
     base = {
         "case_id": case_id,
         "version": version,
@@ -98,7 +107,8 @@ def _summary_row(
         # Not counted until the catalog knows the item; kept "running" so it is retried each day.
         return {**_UNCOUNTED, **base, "item_code": view.item_code}
     clock = compute_clock(calendar, view.clock_inputs(item.promised_limit_days, item.legal_limit_days), today)
-    summary = summarize(view, item, clock)
+    summary = summarize(view, item, clock, route=route_times(case_id, events, calendar))
+    assert summary is not None  # only a merged duplicate has none, and it returned above
     return {
         **base,
         "station": summary.station,
@@ -118,6 +128,10 @@ def _summary_row(
         "completed_in_village": summary.completed_in_village,
         "rating_levels": ",".join(str(level) for level in summary.rating_levels),
         "bad_ratings_rectified": summary.bad_ratings_rectified,
+        "agent_trips": summary.agent_trips,
+        "village_hold_days": summary.village_hold_days,
+        "transit_hops": summary.transit_hops,
+        "transit_days": summary.transit_days,
         "light": clock.light.value,
         "clock_running": view.is_open and view.result_ready_on is None,
     }
@@ -139,6 +153,10 @@ _UNCOUNTED = {
     "completed_in_village": False,
     "rating_levels": "",
     "bad_ratings_rectified": 0,
+    "agent_trips": 0,
+    "village_hold_days": None,
+    "transit_hops": 0,
+    "transit_days": 0,
     "light": Light.NONE.value,
     "clock_running": True,
 }
@@ -166,10 +184,10 @@ def refresh_summaries(
     pending = list(stale)
     for start in range(0, len(pending), REFRESH_CHUNK):
         chunk = dict(pending[start : start + REFRESH_CHUNK])
-        views = _views(list(chunk))
+        folded = _folded(list(chunk))
         rows = [
-            _summary_row(case_id, chunk[case_id], view, catalog, calendar, today)
-            for case_id, view in sorted(views.items())
+            _summary_row(case_id, chunk[case_id], case, catalog, calendar, today)
+            for case_id, case in sorted(folded.items())
         ]
         with write_transaction():
             KpiCaseSummary.delete().where(KpiCaseSummary.case_id.in_(list(chunk))).execute()

@@ -41,6 +41,9 @@ def kpi_labels() -> list[str]:
         _("Bad rating rate"),
         _("Bad ratings rectified"),
         _("Completed without leaving the village"),
+        _("Agent trips"),
+        _("Average days held at the village"),
+        _("Average days in transit per leg"),
     ]
 
 
@@ -78,6 +81,9 @@ def chart_text() -> ReportChartText:
         },
         no_running_clock=_("No open case has a running clock."),
         groups_title=_("Accepted and completed in the period"),
+        route_title=_("Proxy route times (working days)"),
+        village_hold=_("Held at the village before going up"),
+        transit=_("In transit per leg"),
     )
 
 

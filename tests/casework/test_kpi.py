@@ -193,3 +193,100 @@ def test_summarize_a_window_case_with_a_correction_round():
     assert summary.rating_levels == (2,) and summary.bad_ratings_rectified == 1
     report = compute_kpis([summary], NOV)
     assert report.on_time_rate == 1 and report.rectification_rate == 1
+
+
+# --- 代办 hop times (casework.custody.route_times) -------------------------------------------------------------
+
+
+def route_case(
+    received_on: str, sent_at: str, signed_at: str | None, back: tuple[str, str] | None = None
+) -> list:
+    """A village's 代办 case: received, carried up (and signed for), optionally carried back with its result."""
+    from tests.casework.test_custody import TOWNSHIP, VILLAGE, dispatched, received, village_received
+
+    events = [village_received(received_on), dispatched(when=sent_at)]
+    if signed_at is not None:
+        events.append(received(when=signed_at))
+    if back is not None:
+        events += [
+            dispatched("down", TOWNSHIP, VILLAGE, back[0]),
+            received("down", VILLAGE, TOWNSHIP, back[1]),
+        ]
+    return events
+
+
+def route_summary(events, accepted_on: dt.date):
+    from dataclasses import replace
+
+    from casework.calendar import default_calendar
+    from casework.catalog import demo_catalog
+    from casework.custody import route_times
+    from casework.deadlines import compute_clock
+    from casework.events import fold
+    from casework.kpi import summarize
+    from tests.casework.test_custody import CASE
+
+    item = demo_catalog().item("GF00201000")
+    view = fold(events)
+    clock = compute_clock(default_calendar(), view.clock_inputs(item.promised_limit_days), D(2026, 11, 30))
+    route = route_times(CASE, events, default_calendar())
+    summary = summarize(view, item, clock, route=route)
+    assert summary is not None
+    return replace(summary, accepted_on=accepted_on)
+
+
+def test_each_hop_of_a_proxy_case_goes_into_its_summary():
+    # Received Monday 16th, sent up Wednesday 18th (2 working days held), signed for Thursday 19th (1 day),
+    # result carried back Monday 23rd, signed for at the village Tuesday 24th (1 day).
+    events = route_case(
+        "2026-11-16",
+        "2026-11-18T10:00:00+08:00",
+        "2026-11-19T15:30:00+08:00",
+        back=("2026-11-23T09:00:00+08:00", "2026-11-24T11:00:00+08:00"),
+    )
+    summary = route_summary(events, D(2026, 11, 19))
+    assert (summary.agent_trips, summary.village_hold_days) == (2, 2)
+    assert (summary.transit_hops, summary.transit_days) == (2, 2)
+    assert summary.via_proxy and summary.applicant_trips == 0
+
+
+def test_a_leg_not_yet_signed_for_counts_as_a_trip_but_has_no_transit_time():
+    summary = route_summary(route_case("2026-11-16", "2026-11-20T10:00:00+08:00", None), D(2026, 11, 20))
+    assert (summary.agent_trips, summary.village_hold_days) == (1, 4)
+    assert (summary.transit_hops, summary.transit_days) == (0, 0)
+
+
+def test_hop_times_in_the_kpis_are_exact_averages_over_the_cohort():
+    cases = [
+        route_summary(
+            route_case(
+                "2026-11-16",
+                "2026-11-18T10:00:00+08:00",
+                "2026-11-19T15:30:00+08:00",
+                back=("2026-11-23T09:00:00+08:00", "2026-11-24T11:00:00+08:00"),
+            ),
+            D(2026, 11, 19),
+        ),  # held 2, legs 1 + 1
+        route_summary(
+            route_case("2026-11-16", "2026-11-17T10:00:00+08:00", "2026-11-20T09:00:00+08:00"),
+            D(2026, 11, 20),
+        ),  # held 1, one leg of 3 working days
+        route_summary(route_case("2026-11-16", "2026-11-20T10:00:00+08:00", None), D(2026, 11, 20)),
+        # held 4, still on the road
+        CaseSummary("GG00101000", D(2026, 11, 3), D(2026, 11, 3), D(2026, 11, 3), 0, station="T01"),
+        # a window case: no route at all
+    ]
+    report = compute_kpis(cases, NOV)
+    assert report.accepted == 4
+    assert report.agent_trips == 2 + 1 + 1
+    assert report.average_village_hold_days == Fraction(2 + 1 + 4, 3)  # the window case held nothing
+    assert report.average_transit_days == Fraction(1 + 1 + 3, 3)  # per leg signed for at the other end
+    assert decimal_text(report.average_village_hold_days) == "2.33"
+    assert report.to_wire()["average_transit_days_per_mille"] == 1667
+    assert report.to_wire()["agent_trips"] == 4
+
+
+def test_no_proxy_case_leaves_the_hop_averages_undefined():
+    report = compute_kpis(HAND_TABLE, NOV)
+    assert report.agent_trips == 0
+    assert report.average_village_hold_days is None and report.average_transit_days is None

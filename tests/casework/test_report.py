@@ -111,7 +111,26 @@ def test_lights_are_counted_per_station_and_stations_without_a_shown_light_are_l
 
 def test_cells_show_counts_percentages_and_averages_and_a_missing_ratio_as_told():
     empty = compute_kpis([], MARCH)
-    assert kpi_cells(empty) == ["0", "—", "—", "0", "—", "0", "0", "—", "—", "—", "—", "—", "—", "—", "—"]
+    assert kpi_cells(empty) == [
+        "0",
+        "—",
+        "—",
+        "0",
+        "—",
+        "0",
+        "0",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "—",
+        "0",
+        "—",
+        "—",
+    ]
     figures = compute_kpis(SUMMARIES, MARCH)
     cells = dict(zip((name for name, _ in KPI_FIELDS), kpi_cells(figures, ""), strict=True))
     assert (cells["accepted"], cells["completion_rate"], cells["average_steps"]) == ("3", "66.67%", "0.00")

@@ -91,6 +91,22 @@ class Window:
             },
         )
 
+    def carry(self, case_id: str, manifest: str, to: str, at: str, direction: str = "up") -> None:
+        """移交: the folder leaves with the agent (up from the village, or the result back down)."""
+        frm, state = (
+            ("village_received", "in_transit") if direction == "up" else ("result_ready", "result_ready")
+        )
+        self.event(case_id, "custody_dispatched", **{"from": frm, "to": state, "manifest_id": manifest,
+                                                     "carrier": "agent", "to_station": to, "at": at,
+                                                     "direction": direction})  # fmt: skip
+
+    def sign_for(self, case_id: str, manifest: str, at: str, direction: str = "up") -> None:
+        """签收: the receiving station registers the folder."""
+        frm, state = ("in_transit", "received") if direction == "up" else ("result_ready", "result_ready")
+        self.event(case_id, "custody_received", **{"from": frm, "to": state, "manifest_id": manifest,
+                                                   "received_by": "clerk", "at": at,
+                                                   "direction": direction})  # fmt: skip
+
     def decide(self, case_id: str, on: str, frm: str = "accepted") -> None:
         self.event(
             case_id,
@@ -179,19 +195,27 @@ def worked(stations, client, central_info):
     village.rate(c3, 2, "2026-03-02")
     # 4. 临时救助 received in the village, result carried back by the agent; one material by 告知承诺.
     c4 = village.receive("GF00203000", "2026-03-09", village=True, statuses={"bank_account": "promised"})
+    # The agent carries both folders up: c3 held one working day, c4 none; each leg takes one working day.
+    village.carry(c3, "V-M1", TOWNSHIP, "2026-03-03T09:00:00+08:00")
+    village.carry(c4, "V-M2", TOWNSHIP, "2026-03-09T16:00:00+08:00")
     push(client, village, central_info)
+    township.sign_for(c3, "V-M1", "2026-03-04T10:00:00+08:00")
+    township.sign_for(c4, "V-M2", "2026-03-10T09:30:00+08:00")
     township.event(
         c3,
         "accepted_with_gaps",
-        **{"from": "village_received", "to": "accepted_with_gaps", "accepted_on": "2026-03-04",
+        **{"from": "received", "to": "accepted_with_gaps", "accepted_on": "2026-03-04",
            "gaps": [{"material": "social_security_card", "supply_by": "2026-03-11"}]},
     )  # fmt: skip
-    township.accept(c4, "2026-03-10", frm="village_received")
+    township.accept(c4, "2026-03-10")
     township.decide(c4, "2026-03-11")
     township.finish(c4, "2026-03-12", "agent")
-    township.deliver(c4, "2026-03-13", "agent")
+    # The result goes back on Thursday afternoon and is signed for at the village on Monday: two working days.
+    township.carry(c4, "T-M1", VILLAGE, "2026-03-12T15:00:00+08:00", direction="down")
     push(client, township, central_info)
-    village.rate(c4, 4, "2026-03-13")
+    village.sign_for(c4, "T-M1", "2026-03-16T09:00:00+08:00", direction="down")
+    village.deliver(c4, "2026-03-16", "agent")
+    village.rate(c4, 4, "2026-03-16")
     push(client, village, central_info)
     assert CaseRecord.select().count() == 7
     return {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "township": township}
@@ -201,17 +225,20 @@ def worked(stations, client, central_info):
 # T: cases 1, 2 · V: cases 3, 4. Steps 3, 1 | 1, 2. Materials 4, 2 | 4, 3 (告知承诺 not handed in).
 # Trips 2 (file + collect), 1 (即办, same day) | 0, 0 (代办). Ratings 5, 1 (rectified) | 2, 4.
 # Compression: only 法律援助 has a legal limit: 1 − 5/7 = 28.57 %.
+# 代办 route (V only): trips 1 (c3 up) + 2 (c4 up and back) = 3; held at the village 1, 0 → 0.50;
+# legs 1 (c3), 1 + 2 (c4) → 4 / 3 = 1.33 working days.
 HEADER = [
     "代码", "名称", "受理量", "办结率", "按时办结率", "超期件数", "即办件比例", "容缺受理件数", "代办件数",
     "平均办理环节", "平均申报材料", "平均跑动次数", "时限压缩率", "满意率", "差评率", "差评整改率", "不出村办结占比",
+    "代办跑动次数", "平均村站滞留天数", "平均每段在途天数",
 ]  # fmt: skip
 EXPECTED_BY_STATION = [
     [TOWNSHIP, "示范镇便民服务中心", "2", "100.00%", "100.00%", "0", "50.00%", "0", "0",
-     "2.00", "3.00", "1.50", "28.57%", "50.00%", "50.00%", "100.00%", "0.00%"],
+     "2.00", "3.00", "1.50", "28.57%", "50.00%", "50.00%", "100.00%", "0.00%", "0", "", ""],
     [VILLAGE, "示范村便民服务站", "2", "50.00%", "100.00%", "1", "0.00%", "1", "2",
-     "1.50", "3.50", "0.00", "", "50.00%", "50.00%", "0.00%", "100.00%"],
+     "1.50", "3.50", "0.00", "", "50.00%", "50.00%", "0.00%", "100.00%", "3", "0.50", "1.33"],
     ["", "合计", "4", "75.00%", "100.00%", "1", "25.00%", "1", "2",
-     "1.75", "3.25", "0.75", "28.57%", "50.00%", "50.00%", "50.00%", "33.33%"],
+     "1.75", "3.25", "0.75", "28.57%", "50.00%", "50.00%", "50.00%", "33.33%", "3", "0.50", "1.33"],
 ]  # fmt: skip
 
 
@@ -294,10 +321,12 @@ def test_pages_render_in_chinese_with_both_charts(app, client, worked, monkeypat
     login(client, "admin")
     page = client.get("/reports/?kind=quarter&value=2026-Q1&group=station").get_data(as_text=True)
     assert "报表" in page and "按时办结率" in page and "示范村便民服务站" in page
-    assert page.count("<svg") == 3 and "受理与办结" in page and "红灯" in page and "本时段受理与办结" in page
+    assert page.count("<svg") == 4 and "受理与办结" in page and "红灯" in page and "本时段受理与办结" in page
+    assert "代办各段用时（工作日）" in page and "村站报送前滞留" in page, "the village's hop times are drawn"
+    assert "代办跑动次数" in page and "平均每段在途天数" in page
     assert "80.00%" in page  # Q1: February's 低保 joins March's four, and it finished on 20 March
     english = client.get("/reports/?kind=year&value=2026&lang=en").get_data(as_text=True)
-    assert "On-time completion rate" in english
+    assert "On-time completion rate" in english and "Average days in transit per leg" in english
 
 
 def test_a_period_that_makes_no_sense_is_a_form_message_not_an_error(client, worked):

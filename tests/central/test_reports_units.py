@@ -9,6 +9,7 @@ import io
 import pytest
 
 from casework.kpi import Period, compute_kpis
+from casework.report import KPI_FIELDS
 from central.services.reports import (
     Report,
     ReportQuery,
@@ -82,7 +83,7 @@ def test_csv_cells_that_look_like_formulas_are_kept_as_text():
         uncounted=0,
         as_of=period.end,
     )
-    headers = ["代码", "名称", *[f"k{i}" for i in range(15)]]
+    headers = ["代码", "名称", *[f"k{i}" for i in range(len(KPI_FIELDS))]]
     rows = list(csv.reader(io.StringIO(report_csv(report, headers, "合计").decode("utf-8-sig"))))
     assert rows[1][1] == '\'=HYPERLINK("http://x","点我")'
     assert rows[2][:3] == ["", "合计", "0"] and rows[2][3] == ""  # no denominator: an empty cell, not "—"

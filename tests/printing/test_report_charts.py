@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from printing.report_charts import BAR_GROUPS, CHART_ROWS, ReportChartText, report_charts
 
@@ -17,6 +18,9 @@ TEXT = ReportChartText(
     light_names={"green": "绿灯", "yellow": "黄灯", "red": "红灯", "grey": "灰灯"},
     no_running_clock="没有在办件",
     groups_title="本时段受理与办结",
+    route_title="代办各段用时（工作日）",
+    village_hold="村站滞留",
+    transit="每段在途",
 )
 
 
@@ -38,6 +42,8 @@ class Lights:
 class Figures:
     accepted: int
     completed: int
+    average_village_hold_days: Fraction | None = None
+    average_transit_days: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -85,3 +91,19 @@ def test_groups_get_a_bar_chart_from_two_up_to_the_limit():
     assert "本时段受理与办结" in report_charts([], [], groups(2), TEXT)["groups"]
     assert "groups" in report_charts([], [], groups(BAR_GROUPS), TEXT)
     assert "groups" not in report_charts([], [], groups(BAR_GROUPS + 1), TEXT)
+
+
+def test_route_times_get_a_bar_chart_when_a_group_has_proxy_hops():
+    plain = [Group("示范镇", Figures(4, 3))]
+    assert "route" not in report_charts([], [], plain, TEXT), "no 代办 case: no route chart"
+    routed = [
+        Group("示范村", Figures(3, 1, Fraction(7, 3), Fraction(5, 3))),
+        Group("示范镇", Figures(4, 3)),
+    ]
+    chart = report_charts([], [], routed, TEXT)["route"]
+    assert "代办各段用时（工作日）" in chart and "村站滞留" in chart and "每段在途" in chart
+    assert "示范村" in chart and "示范镇" in chart
+    one = report_charts([], [], routed[:1], TEXT)
+    assert "route" in one and "groups" not in one, "a single station's own report still shows its hop times"
+    many = [Group(f"镇{n}", Figures(1, 0, Fraction(1), None)) for n in range(BAR_GROUPS + 1)]
+    assert "route" not in report_charts([], [], many, TEXT)
