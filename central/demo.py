@@ -1,7 +1,9 @@
-"""`yiciban-central demo`: a central, a township and a village station on 127.0.0.1, enrolled, with demo logins.
+"""`yiciban-central demo`: a central, a county, a township and a village station on 127.0.0.1, enrolled, with demo
+logins for every role.
 
-The stations are driven only through their own CLI, as subprocesses (central never imports station). Ctrl-C
-(SIGINT) or SIGTERM stops every child this command started, by its own PID.
+The stations are driven only through their own CLI, as subprocesses (central never imports station); the three are
+set up side by side and their servers started together, so the demo starts in about the time of one station.
+Ctrl-C (SIGINT) or SIGTERM stops every child this command started, by its own PID.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,9 @@ COUNTY = ("990101000000", "示范县政务服务中心", "county", None)
 TOWNSHIP = ("990101101000", "示范镇便民服务中心", "township", "990101000000")
 VILLAGE = ("990101101201", "示范村便民服务站", "village", "990101101000")
 CENTRAL_USERS = (("admin", "central_admin", "中心管理员"), ("auditor", "auditor", "审计员"))
+DEMO_STATIONS = (("county", COUNTY), ("township", TOWNSHIP), ("village", VILLAGE))
 STATION_USERS = {
+    "county": (("county", "county_clerk"),),
     "township": (("township", "township_clerk"), ("agent", "proxy_agent")),
     "village": (("village", "village_staff"), ("agent", "proxy_agent")),
 }
@@ -155,7 +160,7 @@ def setup_central(instance: Path, network: str) -> dict[str, str]:
     codes = {}
     for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
         register_station(code, name, level, parent, actor="demo")
-    for key, (code, *_rest) in (("township", TOWNSHIP), ("village", VILLAGE)):
+    for key, (code, *_rest) in DEMO_STATIONS:
         codes[key] = issue_enrollment_code(code, "demo", runtime.cipher, 1).code
     publish_shipped("demo")  # the demo catalog and calendars reach the stations in their first bundle
     database.close()
@@ -208,7 +213,7 @@ def setup_station(
     help="Seconds between the stations' background syncs.",
 )
 def demo(folder: Path, reset: bool, sync_interval: int) -> None:
-    """Start a demo: central + township + village on 127.0.0.1, enrolled, with demo accounts (password demo1234)."""
+    """Start a demo: central + county + township + village on 127.0.0.1, enrolled, demo accounts (password demo1234)."""
     folder = folder.resolve()
     prepare_folder(folder, reset)
     env = _env()
@@ -229,10 +234,21 @@ def demo(folder: Path, reset: bool, sync_interval: int) -> None:
         )
         central_url = central.wait_for_url()
         urls = {"central": central_url}
-        for key, station in (("township", TOWNSHIP), ("village", VILLAGE)):
+        for key, station in DEMO_STATIONS:
             click.echo(f"setting up the {key} station {station[0]} …")
-            setup_station(folder / key, station, network, central_url, codes[key], env, sync_interval)
-            child = supervisor.start(key, _station_cli("serve", "--instance", str(folder / key)), env)
+        with ThreadPoolExecutor(max_workers=len(DEMO_STATIONS)) as pool:
+            steps = [
+                pool.submit(setup_station, folder / key, station, network, central_url, codes[key], env,
+                            sync_interval)
+                for key, station in DEMO_STATIONS
+            ]  # fmt: skip
+            for step in steps:
+                step.result()  # the first failure is raised with its step and the child's output
+        children = {
+            key: supervisor.start(key, _station_cli("serve", "--instance", str(folder / key)), env)
+            for key, _station in DEMO_STATIONS
+        }
+        for key, child in children.items():
             urls[key] = child.wait_for_url()
         _print_summary(urls, network, folder)
         while not stop_requested.is_set():
@@ -254,6 +270,7 @@ def _print_summary(urls: dict[str, str], network: str, folder: Path) -> None:
     click.echo(
         f"central  {urls['central']}/login   admin / {DEMO_PASSWORD} (central_admin), auditor / {DEMO_PASSWORD}"
     )
+    click.echo(f"county   {urls['county']}/login   county / {DEMO_PASSWORD} (county_clerk)")
     click.echo(
         f"township {urls['township']}/login   township / {DEMO_PASSWORD} (township_clerk), agent / {DEMO_PASSWORD}"
     )
