@@ -118,15 +118,19 @@ def _d(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
-def fold(events: Iterable[Any], *, strict: bool = False) -> CaseView:
-    """Apply ``events`` (CaseEvent-like: type, payload, at, actor, station) in order to an empty view.
+def fold(
+    events: Iterable[Any], *, strict: bool = False, view: CaseView | None = None, timeline: bool = True
+) -> CaseView:
+    """Apply ``events`` (CaseEvent-like: type, payload, at, actor, station) in order to an empty view, or onto
+    ``view`` (the result of folding the events before them; it is changed in place). ``timeline=False`` leaves
+    the timeline alone (a projection that does not show it).
 
     Raises:
         EventPayloadError: only when ``strict`` and a payload is invalid.
     """
     from casework.events import action_of, validate_payload
 
-    view = CaseView()
+    view = CaseView() if view is None else view
     for event in events:
         try:
             validate_payload(event.type, event.payload)
@@ -139,9 +143,10 @@ def fold(events: Iterable[Any], *, strict: bool = False) -> CaseView:
         if "to" in p:
             _apply_transition(view, event.type, p, action_of(event.type, p))
         _APPLY.get(event.type, _ignore)(view, p)
-        view.timeline.append(
-            TimelineEntry(event.at, event.type, _summary(event.type, p), event.actor, event.station)
-        )
+        if timeline:
+            view.timeline.append(
+                TimelineEntry(event.at, event.type, _summary(event.type, p), event.actor, event.station)
+            )
     return view
 
 
