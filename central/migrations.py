@@ -108,6 +108,14 @@ def m0010_route_times(db: Database) -> None:
     db.create_tables(models.MODELS_0004)
 
 
+def m0011_case_fold_state(db: Database) -> None:
+    """Case projections keep the folded view they were made from, so ingest folds only a case's new events.
+    Existing rows start without one (NULL): each case is folded from its events the next time it changes. (A
+    database made since has the column from m0002, which creates the table in its current shape.)"""
+    if "fold_state" not in {column.name for column in db.get_columns("cases")}:
+        db.execute_sql("ALTER TABLE cases ADD COLUMN fold_state TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
@@ -119,6 +127,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0008_hot_path_indexes,
     m0009_duplicate_tokens,
     m0010_route_times,
+    m0011_case_fold_state,
 )
 
 

@@ -292,6 +292,9 @@ class CaseRecord(BaseModel):
     version = BigIntegerField(default=0)
     updated_at = DateTimeField(default=utcnow)
     data = TextField(default="{}")
+    fold_state = TextField(null=True)
+    """The folded case view the row was made from (projections.py; migration m0011): the next events fold onto
+    it. NULL: fold the case from its events next time."""
 
     class Meta:
         table_name = "cases"
