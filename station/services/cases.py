@@ -127,9 +127,9 @@ def case_events(case_id: str) -> list[Event]:
     return own + routed
 
 
-def case_view(case_id: str) -> CaseView:
-    """Fold the case's events (casework rules) into its current view."""
-    return fold(
+def casework_events(case_id: str) -> list[CaseEvent]:
+    """The case's events (``case_events``) in casework form, as they are folded."""
+    return [
         CaseEvent(
             casework_type(e.effective_type) or e.effective_type,
             e.effective_payload,
@@ -139,7 +139,12 @@ def case_view(case_id: str) -> CaseView:
         )  # fmt: skip
         for e in case_events(case_id)
         if (casework_type(e.effective_type) or "") in SCHEMAS
-    )
+    ]
+
+
+def case_view(case_id: str) -> CaseView:
+    """Fold the case's events (casework rules) into its current view."""
+    return fold(casework_events(case_id))
 
 
 def central_notes(case_id: str) -> list[Event]:

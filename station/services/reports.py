@@ -1,8 +1,9 @@
 """The station's own report (本站报表), SPEC.md §3.10 last line: the same KPIs central shows, computed offline
 from this station's store — its own cases and those routed to it — grouped by the station that received them.
 
-Each case in reach of the period is folded from the station's log (``cases.case_view``), summarised with
-``casework.kpi.summarize`` under its pinned item version and the local calendar, and tabled by
+Each case in reach of the period is folded from the station's log and the events central routed to it
+(``cases.casework_events``, as ``cases.case_view`` folds them), summarised with ``casework.kpi.summarize`` under
+its pinned item version and the local calendar — with its 代办 hops (``casework.custody.route_times``) — and tabled by
 ``casework.report``; nothing here re-derives a formula or a cell. Lights come from the case projection, which the
 hourly ``refresh_lights`` task keeps current.
 """
@@ -13,6 +14,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from casework.caseview import fold
+from casework.custody import route_times
 from casework.deadlines import compute_clock
 from casework.errors import UnknownItemError
 from casework.kpi import CaseSummary, KpiReport, Period, summarize
@@ -32,7 +35,7 @@ from casework.report import (
 from printing.tabular import csv_bytes
 
 from ..models import CaseRecord
-from .cases import case_view, station
+from .cases import casework_events, station
 from .custody import station_name
 from .reference import current_calendar, current_catalog, today
 
@@ -80,7 +83,8 @@ def case_summaries(since: dt.date, until: dt.date, on: dt.date) -> tuple[list[Ca
     catalog, calendar = current_catalog(), current_calendar()  # read once: cases.clock_of re-reads per case
     summaries, uncounted = [], 0
     for row in rows.order_by(CaseRecord.id):
-        view = case_view(row.id)
+        events = casework_events(row.id)
+        view = fold(events)
         try:
             item = catalog.item(view.item_code, view.item_version)
         except UnknownItemError:
@@ -89,7 +93,7 @@ def case_summaries(since: dt.date, until: dt.date, on: dt.date) -> tuple[list[Ca
         clock = compute_clock(
             calendar, view.clock_inputs(item.promised_limit_days, item.legal_limit_days), on
         )
-        summary = summarize(view, item, clock)
+        summary = summarize(view, item, clock, route=route_times(row.id, events, calendar))
         if summary is not None:
             summaries.append(summary)
     return summaries, uncounted
