@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from casework.calendar import default_calendar
 from casework.catalog import demo_catalog
@@ -20,76 +18,24 @@ from central import create_app as create_central
 from central.runtime import current_runtime
 from central.services import custody as central_custody
 from central.services.stations import issue_enrollment_code, register_station
-from station import create_app as create_station
-from station import db as station_db
-from station.cli import main as station_cli
 from station.services import cases as case_service
 from station.services import custody as station_custody
 from station.services.actions import perform_action
-from station.services.sync import run_sync
 from station.services.usb import export_batches, import_from
 from tests.central.conftest import add_user, make_instance
+from tests.e2e.nodes import (
+    COUNTY,
+    ID_NUMBERS,
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    USERS,
+    VILLAGE,
+    Station,
+)
 from tests.station.test_custody import receive_case
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
-PASSWORD = "demo1234"
-COUNTY = ("990101000000", "示范县政务服务中心", "county", None)
-TOWNSHIP = ("990101101000", "示范镇便民服务中心", "township", "990101000000")
-OTHER_TOWNSHIP = ("990101102000", "另一镇便民服务中心", "township", "990101000000")
-VILLAGE = ("990101101201", "示范村便民服务站", "village", "990101101000")
-USERS = {
-    "village": (("village", "village_staff"), ("agent", "proxy_agent")),
-    "township": (("township", "township_clerk"), ("agent", "proxy_agent")),
-}
-ID_NUMBERS = ("330110198503121236", "33011020000229004X", "513434196001010813", "11010519491231002X")
-
-
-class Station:
-    """A station instance set up by its own CLI (init, enroll, create-user) and opened as an app."""
-
-    def __init__(self, tmp: Path, spec: tuple, central_url: str, code: str, users, online: bool) -> None:
-        self.code, name, level, parent = spec
-        self.instance = tmp / self.code
-        runner = CliRunner()
-        self._ok(runner.invoke(station_cli, ["init", "--instance", str(self.instance), "--station-code", self.code,
-                                             "--name", name, "--level", level, "--parent", parent]))  # fmt: skip
-        self._ok(runner.invoke(station_cli, ["enroll", "--instance", str(self.instance), "--central", central_url,
-                                             "--code", code]))  # fmt: skip
-        for username, role in users:
-            self._ok(runner.invoke(station_cli, ["create-user", "--instance", str(self.instance), "--username",
-                                                 username, "--role", role],
-                                   env={"YICIBAN_STATION_NEW_PASSWORD": PASSWORD}))  # fmt: skip
-        # Offline means no CENTRAL_URL: the village reaches central only through the stick.
-        self.app = create_station({"INSTANCE_PATH": str(self.instance), "HUEY_IMMEDIATE": True,
-                                   "CENTRAL_URL": central_url if online else ""})  # fmt: skip
-        self.node = self.app.extensions["station"]
-
-    @staticmethod
-    def _ok(result) -> None:
-        assert result.exit_code == 0, result.output
-
-    def bound(self):
-        return station_db.bound(self.node.database)
-
-    def actor(self, username: str, role: str) -> case_service.Actor:
-        return case_service.Actor(username, role)
-
-    def sync(self) -> dict:
-        with self.bound():
-            outcome = run_sync(self.node, "button")
-        assert outcome["ok"], outcome
-        return outcome
-
-    def client(self, username: str):
-        client = self.app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        response = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-        )
-        assert response.status_code == 302
-        return client
 
 
 @pytest.fixture

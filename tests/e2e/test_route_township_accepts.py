@@ -16,16 +16,8 @@ from station.models import Applicant, CaseRecord, CentralCaseEvent, EventLog
 from station.services import cases as case_service
 from station.services.actions import perform_action
 from tests.central.conftest import add_user, make_instance
-from tests.e2e.test_daiban_route import (
-    COUNTY,
-    ID_NUMBERS,
-    TOWNSHIP,
-    USERS,
-    VILLAGE,
-    Station,
-    dispatch,
-    type_label,
-)
+from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station
+from tests.e2e.test_daiban_route import dispatch, type_label
 from tests.station.test_custody import receive_case
 from tests.support.servers import serve_app
 
