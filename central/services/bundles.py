@@ -91,17 +91,24 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     custody_version, custody_issues = custody_issues_part(station_code)
     if custody_version >= 1:  # sent once central has any custody news, then whole each time it changes
         parts["custody"] = BundlePart("custody", custody_version, custody_issues)
+    from ..runtime import current_runtime
+    from .duplicates import netkey_part
+
+    parts["netkey"] = netkey_part(current_runtime().keys.field_data_key)  # sealed: the station's key only
     return parts
 
 
 def decisions_part(station_code: str) -> BundlePart | None:
-    """Central's own events (conflict resolutions) that concern the station: those naming it, and those on cases
-    it received or handles. Newline-terminated event bodies, oldest first, like a batch's events section; the
-    part version is the central_seq of the newest one."""
+    """Central's own events (conflict resolutions) that concern the station: those naming it, those on cases it
+    serves (as the events part routes them: its own, a township's villages') and those naming such a case (both
+    cases of a duplicate). Newline-terminated event bodies, oldest first, like a batch's events section; the part
+    version is the central_seq of the newest one."""
     from .conflicts import CENTRAL
 
+    station = Station.get_or_none(Station.code == station_code)
+    served = _served_stations(station) if station is not None else [station_code]
     cases = CaseRecord.select(CaseRecord.case_id).where(
-        (CaseRecord.origin_station == station_code) | (CaseRecord.owner_station == station_code)
+        CaseRecord.origin_station.in_(served) | CaseRecord.owner_station.in_(served)
     )
     rows = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
@@ -122,9 +129,18 @@ def decisions_part(station_code: str) -> BundlePart | None:
         .tuples()
     )
     seen = set(bodies)
+    served_cases: set[str] | None = None
     for central_seq, body in named:
         data = bytes(body) + b"\n"
-        if data not in seen and parse_event(bytes(body)).payload.get("station") == station_code:
+        if data in seen:
+            continue
+        payload = parse_event(bytes(body)).payload
+        concerns = payload.get("station") == station_code
+        if not concerns and payload.get("cases"):
+            if served_cases is None:
+                served_cases = {r[0] for r in cases.tuples()}
+            concerns = any(case_id in served_cases for case_id in payload["cases"])
+        if concerns:
             bodies.append(data)
             version = max(version, central_seq)
     if not bodies:

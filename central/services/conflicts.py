@@ -26,7 +26,9 @@ from casework.merge import (
     classify_late_event,
     classify_stale_catalog,
     classify_transitions,
+    commute,
 )
+from casework.wire import casework_type
 from sync_protocol.concurrency import AppliedEvent, check_concurrency
 from sync_protocol.events import EPOCH_OPEN, Event, build_event, epoch_open_event, parse_event
 from sync_protocol.hlc import HLC
@@ -35,10 +37,21 @@ from sync_protocol.schema import ZERO_ID
 from ..errors import NotFoundError
 from ..models import CaseRecord, Conflict, LogEvent, Publication, Station, StationChain, utcnow
 from .audit import record_audit
+from .duplicates import duplicate_cases, merged_into, register
 
 CENTRAL = "central"
 RESOLUTION_EVENT = "conflict_resolved"
 LETTER = {c: c.name for c in ConflictClass}
+
+
+def local_type(event: Event) -> str:
+    """The casework event type an event carries (stations log ``case.accepted``; casework says ``accepted``)."""
+    wire = event.effective_type
+    return casework_type(wire) or wire
+
+
+def _action(event: Event) -> str | None:
+    return action_of(local_type(event), event.effective_payload)
 
 
 @dataclass(frozen=True)
@@ -151,16 +164,20 @@ def _record(
 def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> Resolution | None:
     """The merge policy's verdict for an incoming event against the applied events it did not see."""
     payload = event.effective_payload
-    kind = event.effective_type
-    incoming_action = action_of(kind, payload)
+    kind = local_type(event)
+    incoming_action = _action(event)
     state = CaseState(case.state) if case is not None and case.state else None
     if incoming_action is not None:
-        transitions = [e for e in competing if action_of(e.effective_type, e.effective_payload) is not None]
+        transitions = [e for e in competing if _action(e) is not None]
         if not transitions:
             return None
+        if incoming_action == "receive_custody" and all(
+            commute(_action(e) or "", incoming_action) for e in transitions
+        ):
+            return None  # paper that outran the sync: custody pairs are class D's business, nothing to merge
         applied = transitions[-1]
         return classify_transitions(
-            action_of(applied.effective_type, applied.effective_payload) or "",
+            _action(applied) or "",
             _level(applied.station_id),
             incoming_action,
             _level(event.station_id),
@@ -171,7 +188,7 @@ def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> R
         edits = [
             e
             for e in competing
-            if e.effective_type == "field_edited" and e.effective_payload["field"] == payload["field"]
+            if local_type(e) == "field_edited" and e.effective_payload["field"] == payload["field"]
         ]
         if not edits:
             return None
@@ -189,7 +206,7 @@ def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> R
 
 def _stale_catalog(event: Event) -> Resolution | None:
     """Class E: an application accepted under an older catalog than central's newest one."""
-    if event.effective_type != "received" or event.catalog_version <= 0:
+    if local_type(event) != "received" or event.catalog_version <= 0:
         return None
     newest = (
         Publication.select().where(Publication.kind == "catalog").order_by(Publication.version.desc()).first()
@@ -222,25 +239,28 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
             # The application itself stands (the case exists); a reviewer checks it under the new rules.
             conflict = _record(stale, event, [], batch_id, keep_applied=True)
             found[event.event_id] = Detected(conflict.id, True)
+        if local_type(event) == "received":
+            # Class C: the same person and item received at another station too (network duplicate token).
+            for verdict, other in register(event, event.effective_payload):
+                conflict = _record(verdict, event, [other], batch_id, keep_applied=True)
+                found[event.event_id] = Detected(conflict.id, True)
         case = cases.get(event.aggregate_id)
         if case is None:
             continue
-        kind = event.effective_type
-        transition = action_of(kind, event.effective_payload) is not None
+        transition = _action(event) is not None
         summary = json.loads(case.data or "{}")
+        merged = summary.get("merged_into") or merged_into(event.aggregate_id)
         closed = bool(case.state) and CaseState(case.state).terminal
-        if summary.get("merged_into") or (closed and transition):
-            resolution = classify_late_event(
-                merged_into=summary.get("merged_into"), closed=closed, changes_outcome=transition
-            )
+        if merged or (closed and transition):
+            resolution = classify_late_event(merged_into=merged, closed=closed, changes_outcome=transition)
             conflict = _record(resolution, event, [], batch_id)
             found[event.event_id] = Detected(conflict.id, conflict.incoming_applied)
             continue
-        if event.base_version == 0:
-            # Base 0: the station never saw a central version of this case (stations that do not yet track
-            # bases send 0 for everything). Treating that as "concurrent with all" would flood the queue with
-            # every ordinary village→township hand-over, so such events fast-forward; detection starts once a
-            # station declares the version it acted on.
+        if event.base_version == 0 and not event.base_own_event:
+            # No base at all (bv 0, bo ""): a station from before bases were tracked, or a station's very first
+            # act on a case it never heard of from central (a folder signed for before the case's events arrived).
+            # Such an event fast-forwards: "concurrent with everything" would flag every ordinary hand-over.
+            # With bo set, bv 0 means the station acted on its own events only: others' events are concurrent.
             continue
         if event.station_id not in links_by_station:
             links_by_station[event.station_id] = _epoch_links(event.station_id)
@@ -326,7 +346,14 @@ def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic
         "incoming": conflict.incoming_event_id,
         "competing": json.loads(conflict.applied_event_ids or "[]"),
         "station": conflict.station_code,
+        "reason": {"zh": conflict.reason_zh, "en": conflict.reason_en},
     }
+    if conflict.conflict_class == "C":
+        # Both cases hear of it (their stations get it in their decisions part); a merge names the survivor.
+        cases = duplicate_cases(conflict)
+        payload["cases"] = cases
+        if outcome in ("dedup", "merge") and len(cases) > 1:
+            payload["into"] = cases[1]
     event = build_event(
         network=network,
         station_id=CENTRAL,
@@ -375,9 +402,27 @@ HUMAN_CHOICES = {
     "apply_incoming": True,
     "keep_applied": False,
     "mark_distinct": True,
+    "merge": True,
     "dismiss": False,
     "authorize_epoch": False,
 }
+# What a person may choose, by class. A duplicate's cases both stand (merge tombstones the later one and
+# redirects it to the earlier; nothing is deleted); an application under an older catalog stands too.
+CHOICES_BY_CLASS = {
+    "A": ("apply_incoming", "keep_applied"),
+    "B": ("apply_incoming", "keep_applied"),
+    "C": ("merge", "mark_distinct"),
+    "D": ("apply_incoming", "keep_applied", "mark_distinct", "dismiss"),
+    "E": ("apply_incoming",),
+    "F": ("apply_incoming", "keep_applied"),
+    "G": ("dismiss", "authorize_epoch"),
+}
+
+
+def choices_for(conflict: Conflict) -> tuple[str, ...]:
+    """The resolutions a person may choose for this conflict."""
+    choices = CHOICES_BY_CLASS.get(conflict.conflict_class, tuple(HUMAN_CHOICES))
+    return tuple(c for c in choices if c != "authorize_epoch" or is_epoch_review(conflict))
 
 
 def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
@@ -397,6 +442,8 @@ def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
             return conflict
         if choice == "authorize_epoch" and not is_epoch_review(conflict):
             raise ValueError("only a new epoch waiting for review can be authorized")
+        if choice not in choices_for(conflict):
+            raise ValueError(f"{choice!r} does not resolve a class {conflict.conflict_class} conflict")
         conflict.incoming_applied = HUMAN_CHOICES[choice] and conflict.conflict_class != "G"
         conflict.status = "resolved"
         conflict.outcome = choice
@@ -410,7 +457,9 @@ def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
             f"conflict {conflict.id}",
             {"class": conflict.conflict_class, "choice": choice},
         )
-        if conflict.aggregate_id:
+        if conflict.conflict_class == "C":
+            refresh_cases(duplicate_cases(conflict))
+        elif conflict.aggregate_id:
             refresh_cases([conflict.aggregate_id])
     runtime = current_runtime()
     if choice == "authorize_epoch":

@@ -9,7 +9,8 @@ from ..auth import current_user, requires_roles
 from ..errors import NotFoundError
 from ..models import Conflict, utcnow
 from ..roles import CENTRAL_ADMIN, REVIEWERS
-from ..services.conflicts import HUMAN_CHOICES, conflict_sides, is_epoch_review, list_conflicts, resolve
+from ..services.conflicts import HUMAN_CHOICES, choices_for, conflict_sides, list_conflicts, resolve
+from ..services.duplicates import duplicate_cases
 from ..services.review import event_view
 
 bp = Blueprint("conflicts", __name__, url_prefix="/conflicts")
@@ -42,6 +43,9 @@ def choice_labels() -> dict[str, str]:
         "apply_incoming": _("Apply the incoming event"),
         "keep_applied": _("Keep what central has; do not apply the incoming event"),
         "mark_distinct": _("Not a conflict: apply both"),
+        "merge": _(
+            "The same application: merge the later case into the earlier one (it is kept, marked merged)"
+        ),
         "dismiss": _("Close without applying"),
         "authorize_epoch": _("Authorize this new epoch (the station was restored from a backup)"),
     }
@@ -83,9 +87,8 @@ def _get(conflict_id: int) -> Conflict:
 def show(conflict_id: int):
     conflict = _get(conflict_id)
     applied, incoming = conflict_sides(conflict)
-    choices = choice_labels()
-    if not is_epoch_review(conflict):
-        choices.pop("authorize_epoch")
+    labels = choice_labels()
+    choices = {choice: labels[choice] for choice in choices_for(conflict)}
     return render_template(
         "conflicts/show.html",
         conflict=conflict,
@@ -94,6 +97,7 @@ def show(conflict_id: int):
         class_labels=class_labels(),
         status_labels=status_labels(),
         choices=choices,
+        cases=duplicate_cases(conflict) if conflict.conflict_class == "C" else [],
         now=utcnow(),
     )
 
@@ -106,7 +110,7 @@ def resolve_one(conflict_id: int):
         flash(_("Choose one of the resolutions."), "error")
         return redirect(url_for("conflicts.show", conflict_id=conflict_id))
     conflict = _get(conflict_id)
-    if choice == "authorize_epoch" and not is_epoch_review(conflict):
+    if conflict.status == "open" and choice not in choices_for(conflict):
         flash(_("Choose one of the resolutions."), "error")
         return redirect(url_for("conflicts.show", conflict_id=conflict_id))
     resolve(conflict_id, choice, current_user().username)

@@ -4,6 +4,8 @@ verbatim, never dropped."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from datetime import UTC, datetime
@@ -12,6 +14,7 @@ from casework.errors import CaseworkError
 from casework.wire import wire_type
 from sync_protocol.bundles import BundleState, VerifiedBundle
 from sync_protocol.errors import ProtocolError
+from sync_protocol.fieldcrypt import FieldCipher
 
 from ..db import write_transaction
 from ..models import CentralCaseEvent, DownstreamPart, EventLog, NodeState, StationIdentity
@@ -20,6 +23,8 @@ from .reference import CALENDAR_YEARS_KEY, CATALOG_KEY, calendar_years
 
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "bundle_state"
+NETWORK_KEY = "network_duplicate_key"
+NETKEY_CONTEXT = "network.duplicate_key"
 REGISTRY_KEY = "registry"
 APPLIED_HERE = frozenset(
     {"catalog", "calendar", "acks", "registry", "certificate", "decisions", "events", "custody"}
@@ -189,8 +194,36 @@ def _apply_part(part_type: str, data: bytes, version: int = 0) -> bool:
     return False
 
 
-def apply_bundle(verified: VerifiedBundle) -> None:
-    """Apply every part and record the new bundle state, all or nothing."""
+def _apply_netkey(data: bytes, cipher: FieldCipher | None) -> bytes | None:
+    """Keep the network duplicate key (class C tokens, ADR 0006) encrypted under the station's field key, like an
+    ID number: the database alone never holds it in the clear. Returns what to store as the part's body (the
+    ciphertext), or None when the part is not a valid netkey part or there is no cipher to keep it with."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+        key = base64.b64decode(document["duplicate"], validate=True)
+        if document.get("format") != "yiciban.netkey/1" or len(key) != 32 or cipher is None:
+            raise ValueError("not a netkey part this station can keep")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error) as e:
+        log.warning("downstream netkey part not applied: %s", e)
+        return None
+    sealed = cipher.encrypt(base64.b64encode(key).decode("ascii"), NETKEY_CONTEXT)
+    NodeState.write(
+        NETWORK_KEY, {"id": str(document.get("id", "")), "cipher": base64.b64encode(sealed).decode()}
+    )
+    return sealed
+
+
+def network_duplicate_key(cipher: FieldCipher) -> bytes | None:
+    """The network duplicate key central sent in a ``netkey`` part, or None before the first such bundle."""
+    held = NodeState.read(NETWORK_KEY)
+    if not held:
+        return None
+    return base64.b64decode(cipher.decrypt(base64.b64decode(held["cipher"]), NETKEY_CONTEXT))
+
+
+def apply_bundle(verified: VerifiedBundle, cipher: FieldCipher | None = None) -> None:
+    """Apply every part and record the new bundle state, all or nothing. ``cipher`` (the station's field cipher)
+    keeps the network duplicate key encrypted at rest."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with write_transaction():
         if verified.roots:
@@ -206,8 +239,12 @@ def apply_bundle(verified: VerifiedBundle) -> None:
                 identity.central_info = json.dumps(info, ensure_ascii=False, sort_keys=True)
                 identity.save()
         for part in verified.parts:
+            body = part.data
             if part.type == "authorizations":  # checked under the root this bundle was verified with
                 applied = apply_authorizations_part(part.data, verified.root)
+            elif part.type == "netkey":  # a secret: never stored in the clear, not even as the part's body
+                kept = _apply_netkey(part.data, cipher)
+                applied, body = kept is not None, kept or b""
             else:
                 applied = (
                     _apply_part(part.type, part.data, part.version) if part.type in APPLIED_HERE else False
@@ -216,7 +253,7 @@ def apply_bundle(verified: VerifiedBundle) -> None:
                 bundle_version=verified.manifest.version,
                 part_type=part.type,
                 part_version=part.version,
-                body=part.data,
+                body=body,
                 applied=applied,
                 received_at=now,
             )

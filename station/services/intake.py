@@ -279,6 +279,21 @@ def _mask(number: str) -> str:
     return mask_id_number(number)
 
 
+def _duplicate_token(cipher: FieldCipher, id_number: str, item_code: str, on: dt.date) -> str | None:
+    """Class C: the network-wide duplicate token of (person, item) under the key central sent (ADR 0006), so central
+    can see the same person applying for the same item at another station without the ID number. None until the
+    station has the key (its first downstream bundle)."""
+    from casework.merge import duplicate_token
+
+    from .downstream import network_duplicate_key
+
+    key = network_duplicate_key(cipher)
+    if key is None:
+        return None
+    number = check_citizen_id(id_number, today=on, allow_demo_prefix=True).number
+    return duplicate_token(key, number, item_code)
+
+
 def find_applicant(cipher: FieldCipher, id_number: str, on: dt.date) -> Applicant | None:
     """Search-before-create: the applicant with this ID number (by keyed hash), if any."""
     try:
@@ -350,6 +365,9 @@ def receive_application(
             "materials": [{"key": m.key, "status": form.materials[m.key]} for m in item.materials],
             "idempotency_key": form.token,
         }
+        token = _duplicate_token(cipher, form.id_number, item.code, on)
+        if token is not None:
+            received["duplicate_token"] = token
         append_case_event(actor, CASE, case_id, "received", received, form.token, catalog.catalog_version)
         if form.decision in ("accept", "accept_with_gaps"):
             _decide_acceptance(actor, case_id, item, form, on, intent.to_state, catalog.default_supply_days)

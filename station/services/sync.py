@@ -327,7 +327,7 @@ def receive_bundle(node: NodeContext, sealed: bytes):
     except ProtocolError as e:
         raise SyncError(f"a downstream bundle was refused ({e.reason}): {e.message}") from e
     if not verified.noop:
-        apply_bundle(verified)
+        apply_bundle(verified, node.keys.field_cipher)
     return verified
 
 
