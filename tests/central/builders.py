@@ -64,6 +64,7 @@ class SimStation:
         events: list[Event] | None = None,
         base_version: int = 0,
         catalog_version: int = 0,
+        aggregate_kind: str = "case",
     ) -> Event:
         log = self.events if events is None else events
         last = log[-1]
@@ -80,7 +81,7 @@ class SimStation:
             idempotency_key=f"op-{next(self._ik)}",
             type=event_type,
             schema_version=1,
-            aggregate_kind="case",
+            aggregate_kind=aggregate_kind,
             aggregate_id=aggregate_id,
             payload=payload,
             base_version=base_version,
@@ -89,12 +90,21 @@ class SimStation:
         log.append(event)
         return event
 
+    def create_applicant(self, name: str, id_number_masked: str) -> str:
+        """An ``applicant.created`` event as a station logs it (the full ID number stays sealed to central)."""
+        applicant_id = new_uuid7(WALL)
+        payload = {"applicant_id": applicant_id, "name": name, "id_type": "111", "kind": "natural_person",
+                   "id_number_masked": id_number_masked, "id_lookup": "0" * 64}  # fmt: skip
+        self.append("applicant.created", applicant_id, payload, aggregate_kind="applicant")
+        return applicant_id
+
     def receive_case(
         self,
         case_no: str = "990101101201-20260301-0001",
         *,
         item_code: str = "GF00301000",
         catalog_version: int = 0,
+        applicant_id: str | None = None,
     ) -> str:
         case_id = new_uuid7(WALL)
         self.append(
@@ -106,7 +116,7 @@ class SimStation:
                 "case_no": case_no,
                 "item_code": item_code,
                 "item_version": 1,
-                "applicant_id": new_uuid7(WALL),
+                "applicant_id": applicant_id or new_uuid7(WALL),
                 "station": self.code,
                 "received_on": "2026-03-02",
                 "channel": "village",

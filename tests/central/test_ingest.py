@@ -192,7 +192,8 @@ def test_ingest_is_idempotent_when_run_again(client, village, central_info):
 
 
 def test_review_pages_show_batches_events_and_cases_in_chinese(client, village, central_info):
-    case_id = village.receive_case()
+    applicant = village.create_applicant("张晓明", "330110********1236")
+    case_id = village.receive_case(applicant_id=applicant)
     put(client, village.batch(village.events, central_info))
     login(client, "auditor")
     batches = client.get(f"/batches/?station={VILLAGE}").get_data(as_text=True)
@@ -200,12 +201,19 @@ def test_review_pages_show_batches_events_and_cases_in_chinese(client, village, 
     batch_id = Batch.get().id
     detail = client.get(f"/batches/{batch_id}").get_data(as_text=True)
     assert "开启日志纪元" in detail and "代收" in detail
-    assert "990101101201-20260301-0001" in client.get("/cases/").get_data(as_text=True)
-    assert "办理过程" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    cases = client.get("/cases/").get_data(as_text=True)
+    assert "990101101201-20260301-0001" in cases
+    assert "高龄津贴申请（80周岁以上）" in cases, "the item's name, not its code"
+    assert "张** 330110********1236" in cases and "张晓明" not in cases, "the applicant, masked"
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "办理过程" in page and "高龄津贴申请（80周岁以上）" in page and "张** 330110********1236" in page
+    english = client.get("/cases/?lang=en").get_data(as_text=True)
+    assert "Old-age (80+) allowance" in english and "高龄津贴申请" not in english
+    client.get("/cases/?lang=zh")
     station_page = client.get(f"/stations/{VILLAGE}").get_data(as_text=True)
-    assert "纪元 1: 2" in station_page
+    assert "纪元 1: 3" in station_page  # epoch.open, applicant, received
     health = client.get("/stations/").get_data(as_text=True)
-    assert "1:2" in health and "各纪元链高度" in health
+    assert "1:3" in health and "各纪元链高度" in health
     assert "等待人工处理" in client.get("/").get_data(as_text=True)
     database.close()
 

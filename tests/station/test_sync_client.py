@@ -85,3 +85,43 @@ def test_an_unexpected_failure_is_recorded_not_raised(app, monkeypatch):
     outcome = run_sync(node)
     assert outcome["ok"] is False and "unexpected error" in outcome["error"]
     assert sync_status()["failures"] == 1
+
+
+def test_sync_page_shows_last_contact_in_china_time_and_how_long_ago(app, client):
+    from datetime import UTC, datetime, timedelta
+
+    from station.labels import CHINA
+
+    from .conftest import login
+
+    contact = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10, seconds=5)
+    stored = contact.isoformat(timespec="seconds")
+    sync_service._write_status(last_success=stored, last_attempt=stored)
+    login(client, "village")
+    page = client.get("/sync/").get_data(as_text=True)
+    local = contact.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    assert f"{local} (10 分钟前)" in page and stored not in page
+    assert f"{local} (10 minutes ago)" in client.get("/sync/?lang=en").get_data(as_text=True)
+
+
+def test_how_long_ago_in_words(app):
+    from datetime import UTC, datetime, timedelta
+
+    from station.labels import format_when
+
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # 17:30 in China
+    with app.test_request_context("/"):
+        from flask_babel import force_locale
+
+        with force_locale("en"):
+            assert format_when("2026-11-23T09:30:00+00:00", now) == "2026-11-23 17:30 (just now)"
+            assert format_when("2026-11-23T09:29:00+00:00", now).endswith("(1 minute ago)")
+            assert format_when("2026-11-23T06:30:00+00:00", now).endswith("(3 hours ago)")
+            assert format_when("2026-11-20T09:30:00+00:00", now).endswith("(3 days ago)")
+            assert format_when((now + timedelta(minutes=5)).isoformat(), now).endswith(
+                "(just now)"
+            )  # PC clock behind
+            assert format_when("2026-11-22T16:30:00", now) == "2026-11-23 00:30 (17 hours ago)"  # naive = UTC
+        with force_locale("zh"):
+            assert format_when("2026-11-23T06:30:00+00:00", now) == "2026-11-23 14:30 (3 小时前)"
+    assert format_when(None) == "" and format_when("") == ""
