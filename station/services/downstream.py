@@ -71,6 +71,12 @@ def _apply_case_events(data: bytes, version: int = 0) -> bool:
         if _restore_own_event(event) and event.aggregate_kind == "case":
             touched.add(event.aggregate_id)
     events = [e for e in events if e not in own]
+    if events:
+        from .log import observe_remote_clock
+
+        # What we do next on these cases must fold after what the other stations did, even when their clocks
+        # run ahead of ours (causal order: our clock moves past every clock we learn).
+        observe_remote_clock(max(e.hlc for e in events))
     if version > 0:
         from .log import learn_central_versions
 

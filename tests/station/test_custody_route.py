@@ -5,6 +5,7 @@ goes back down the way it came — county → township → village — never str
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -14,8 +15,10 @@ from station.services import custody
 from station.services.actions import perform_action
 from station.services.cases import Actor, station
 from station.services.downstream import _apply_part
+from sync_protocol.events import build_event, parse_event
+from sync_protocol.hlc import HLC
 
-from .conftest import TOWNSHIP_CODE, VILLAGE_CODE
+from .conftest import NETWORK, TOWNSHIP_CODE, VILLAGE_CODE
 from .test_custody import (
     AGENT_ACTOR,
     COUNTY_CODE,
@@ -164,3 +167,22 @@ def test_without_a_receipt_the_result_goes_one_step_down_the_registry(route):
         assert custody.return_destination(station(), record) == TOWNSHIP_CODE
     with in_(township):
         assert custody.return_destination(station(), record) == VILLAGE_CODE
+
+
+def test_what_the_village_does_after_a_decision_folds_after_it_even_when_the_county_clock_runs_ahead(route):
+    village, _township, _county = route
+    case = receive_case(village, "王建国", ID_NUMBERS[2])
+    ahead = HLC(int(time.time() * 1000) + 5 * 60_000, 0)  # the county PC's clock is five minutes fast
+    decided = build_event(
+        network=NETWORK, station_id=COUNTY_CODE, epoch=1, seq=9, prev="0" * 64, hlc=ahead, wall_ms=ahead.wall_ms,
+        actor="county", idempotency_key="county-decides", type="case.decided", schema_version=1,
+        aggregate_kind="case", aggregate_id=case.id,
+        payload={"from": "forwarded", "to": "decided_granted", "decided_on": dt.date.today().isoformat(),
+                 "outcome": "granted", "reasons": []},
+    )  # fmt: skip
+    deliver_routed(village, decided.body + b"\n")
+    ready = act(village, VILLAGE_ACTOR, case.id, "mark_result_ready", pickup="window")
+    assert ready.state == "result_ready", "the village's act folds after the decision it follows"
+    with in_(village):
+        [own] = [e for e in EventLog.select() if e.event_type == "case.result_ready"]
+        assert parse_event(bytes(own.body)).hlc > ahead.to_string()
