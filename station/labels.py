@@ -208,6 +208,44 @@ def format_when(value: str | None, now: datetime | None = None) -> str:
     return f"{local} ({time_ago((now or datetime.now(UTC)) - moment)})"
 
 
+CONFLICT_CLASSES = {
+    "A": N_("concurrent state changes"),
+    "B": N_("concurrent edits of the same detail"),
+    "C": N_("possible duplicate application"),
+    "D": N_("custody"),
+    "E": N_("older catalog version"),
+    "F": N_("late change to a closed or merged case"),
+    "G": N_("integrity problem"),
+}
+RESOLUTIONS = {
+    "apply_incoming": N_("the later action applies"),
+    "keep_applied": N_("the earlier action stands; the later one is kept on record but not applied"),
+    "apply_both": N_("both actions apply"),
+    "last_writer_wins": N_("the later change applies; the other value is kept on record"),
+    "same_value": N_("both made the same change"),
+    "union": N_("both changes kept"),
+    "human_review": N_("waiting for central"),
+    "flag_both": N_("both cases flagged for review"),
+    "dedup": N_("the same submission twice: merged"),
+    "merge": N_("merged into the earlier case"),
+    "mark_distinct": N_("not a duplicate: both cases go on"),
+    "redirect": N_("case merged: the change goes to the surviving case"),
+    "annotate": N_("case closed: kept as a note"),
+    "evaluate_under_declared_version": N_("handled under the catalog version in force when it was received"),
+    "dismiss": N_("closed without applying"),
+    "authorize_epoch": N_("the restored store was authorized"),
+    "quarantine": N_("set aside for review"),
+}
+
+
+def conflict_class_label(letter: str) -> str:
+    return gettext(CONFLICT_CLASSES[letter]) if letter in CONFLICT_CLASSES else letter
+
+
+def resolution_label(outcome: str) -> str:
+    return gettext(RESOLUTIONS[outcome]) if outcome in RESOLUTIONS else outcome
+
+
 def install_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         state_label=state_label,
@@ -223,4 +261,6 @@ def install_labels(app: Flask) -> None:
         item_label=item_label,
         localized_name=localized_name,
         handling_kind_label=handling_kind_label,
+        conflict_class_label=conflict_class_label,
+        resolution_label=resolution_label,
     )

@@ -445,3 +445,46 @@ def add_note(actor: Actor, case_id: str, text: str, token: str) -> tuple[CaseRec
         case_view(case_id)
         append_case_event(actor, CASE, case_id, "note_added", {"note_id": new_uuid7(), "text": text}, token)
         return project_case(case_id), {}
+
+
+EDITABLE_FIELDS = ("phone", "address", "name")
+"""Applicant details a clerk may correct on a case (low-stakes contact fields, and the name — high-stakes: two
+different corrections of it in two places go to a person at central, SYNC-DESIGN §9 class B)."""
+
+
+def edit_field(
+    actor: Actor, case_id: str, field: str, new: str, token: str
+) -> tuple[CaseRecord | None, Problems]:
+    """修改信息: correct one applicant detail on the case; the event says old → new (central merges three-way)."""
+    new = new.strip()[:200]
+    if field not in EDITABLE_FIELDS:
+        return None, {
+            "field": message("field_not_editable", "该信息不能在此修改", "This detail cannot be edited here")
+        }
+    if not new:
+        return None, {"new": message("new_value_required", "请填写新的内容", "Enter the new value")}
+    with write_transaction():
+        if find_by_idempotency_key(token) is not None:
+            return CaseRecord.get_by_id(case_id), {}
+        old = current_field(case_id, field)
+        if old == new:
+            return None, {
+                "new": message(
+                    "value_unchanged", "新内容与原内容相同", "The new value equals the current one"
+                )
+            }
+        append_case_event(
+            actor, CASE, case_id, "field_edited", {"field": field, "old": old, "new": new}, token
+        )
+        return project_case(case_id), {}
+
+
+def current_field(case_id: str, field: str) -> str:
+    """The detail as the case shows it now: the last edit folded, else the applicant's record."""
+    from ..models import Applicant
+
+    view = case_view(case_id)
+    if field in view.fields:
+        return str(view.fields[field])
+    applicant = Applicant.get_or_none(Applicant.id == view.applicant_id)
+    return str(getattr(applicant, field, "") or "") if applicant is not None else ""

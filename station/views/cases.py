@@ -130,7 +130,13 @@ def intake(item_code: str):
 def _render_case(
     record: CaseRecord, problems: dict | None = None, typed: dict | None = None, active: str = ""
 ):
-    from ..services.actions import RATING_CHANNELS, available_actions, new_token
+    from ..services.actions import (
+        EDITABLE_FIELDS,
+        RATING_CHANNELS,
+        available_actions,
+        current_field,
+        new_token,
+    )
 
     case_id = record.id
     identity = case_service.station()
@@ -158,6 +164,8 @@ def _render_case(
         new_token=new_token,
         agent=Applicant.get_or_none(Applicant.id == view.agent_id) if view.agent_id else None,
         central_notes=case_service.central_notes(case_id),
+        details={name: current_field(case_id, name) for name in EDITABLE_FIELDS},
+        can_edit=role is not None and role != "proxy_agent" and not (view.state and view.state.terminal),
     ), (422 if problems else 200)
 
 
@@ -364,4 +372,20 @@ def add_note(case_id: str):
     if problems:
         return _render_case(record, problems, request.form.to_dict(), "note")
     flash(_("Note added."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<case_id>/fields", methods=["POST"])
+@requires_roles(*STATION_STAFF)
+def edit_field(case_id: str):
+    from ..services.actions import edit_field as edit_case_field
+
+    record = _case_or_404(case_id)
+    form = request.form
+    updated, problems = edit_case_field(
+        _actor(), case_id, form.get("field", ""), form.get("new", ""), _action_token()
+    )
+    if problems:
+        return _render_case(record, problems, form.to_dict(), "fields")
+    flash(_("Details corrected."), "info")
     return redirect(url_for("cases.show", case_id=case_id))

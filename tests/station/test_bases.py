@@ -89,3 +89,23 @@ def test_an_explicit_base_is_kept(township_app):
             payload={"note_id": "n1", "text": "x"}, idempotency_key="k1", base_version=9, base_own_event="",
         ).event  # fmt: skip
     assert (event.base_version, event.base_own_event) == (9, "")
+
+
+def test_a_field_correction_says_old_and_new_and_a_second_one_builds_on_it(township_app):
+    from station.services.actions import current_field, edit_field
+
+    from .test_actions import CLERK
+
+    case = _receive(township_app)
+    old = current_field(case.id, "phone")
+    record, problems = edit_field(CLERK, case.id, "phone", "13900000001", "edit-1")
+    assert problems == {} and record is not None
+    edit_field(CLERK, case.id, "phone", "13900000002", "edit-2")
+    edits = [e.payload for e in events_of("case", case.id) if e.type == "case.field_edited"]
+    assert edits == [
+        {"field": "phone", "old": old, "new": "13900000001"},
+        {"field": "phone", "old": "13900000001", "new": "13900000002"},
+    ]
+    assert current_field(case.id, "phone") == "13900000002"
+    assert edit_field(CLERK, case.id, "id_number", "x", "edit-3")[1].keys() == {"field"}
+    assert edit_field(CLERK, case.id, "phone", "13900000002", "edit-4")[1].keys() == {"new"}
