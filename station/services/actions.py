@@ -479,11 +479,12 @@ def edit_field(
         return project_case(case_id), {}
 
 
-def current_field(case_id: str, field: str) -> str:
-    """The detail as the case shows it now: the last edit folded, else the applicant's record."""
+def current_field(case_id: str, field: str, view: CaseView | None = None) -> str:
+    """The detail as the case shows it now: the last edit folded, else the applicant's record. ``view``: the case
+    already folded (the case page shows every detail and folds once)."""
     from ..models import Applicant
 
-    view = case_view(case_id)
+    view = view or case_view(case_id)
     if field in view.fields:
         return str(view.fields[field])
     applicant = Applicant.get_or_none(Applicant.id == view.applicant_id)

@@ -164,7 +164,7 @@ def _render_case(
         new_token=new_token,
         agent=Applicant.get_or_none(Applicant.id == view.agent_id) if view.agent_id else None,
         central_notes=case_service.central_notes(case_id),
-        details={name: current_field(case_id, name) for name in EDITABLE_FIELDS},
+        details={name: current_field(case_id, name, view) for name in EDITABLE_FIELDS},
         can_edit=role is not None and role != "proxy_agent" and not (view.state and view.state.terminal),
     ), (422 if problems else 200)
 
