@@ -354,6 +354,9 @@ def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic
         payload["cases"] = cases
         if outcome in ("dedup", "merge") and len(cases) > 1:
             payload["into"] = cases[1]
+    elif conflict.conflict_class == "F" and merged_into(conflict.aggregate_id):
+        # A late event on a merged case: the surviving case's stations hear where it went, too.
+        payload["cases"] = [conflict.aggregate_id, merged_into(conflict.aggregate_id)]
     event = build_event(
         network=network,
         station_id=CENTRAL,

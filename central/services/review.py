@@ -9,6 +9,7 @@ from typing import Any
 from casework.caseview import fold
 from casework.errors import Message
 from casework.events import CaseEvent
+from casework.wire import casework_type
 from sync_protocol.errors import ProtocolError
 from sync_protocol.events import parse_event
 
@@ -58,8 +59,9 @@ def event_view(body: bytes, held: bool = False) -> EventView:
 
 
 def _summary(event_type: str, payload: dict[str, Any]) -> Message | None:
-    """casework's own words for a domain event (the same the station shows), or None for protocol events."""
-    view = fold([CaseEvent(type=event_type, payload=payload)])
+    """casework's own words for a domain event (the same the station shows), or None for protocol events.
+    Stations log wire types (``case.decided``); casework folds its own names (``decided``)."""
+    view = fold([CaseEvent(type=casework_type(event_type) or event_type, payload=payload)])
     return view.timeline[0].summary if view.timeline else None
 
 

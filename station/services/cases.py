@@ -148,8 +148,16 @@ def case_view(case_id: str) -> CaseView:
 
 
 def central_notes(case_id: str) -> list[Event]:
-    """Central's events on the case that are not case transitions (conflict resolutions …), for the case page."""
-    rows = CentralCaseEvent.select().where(CentralCaseEvent.case_id == case_id).order_by(CentralCaseEvent.hlc)
+    """Central's events on the case that are not case transitions (conflict resolutions …), for the case page:
+    those on the case, and resolutions that name it among their cases (the other case of a duplicate)."""
+    naming = (CentralCaseEvent.event_type == "conflict_resolved") & CentralCaseEvent.body.contains(
+        f'"{case_id}"'
+    )
+    rows = (
+        CentralCaseEvent.select()
+        .where((CentralCaseEvent.case_id == case_id) | naming)
+        .order_by(CentralCaseEvent.hlc)
+    )
     events = [parse_event(bytes(row.body)) for row in rows]
     return [e for e in events if (casework_type(e.effective_type) or "") not in SCHEMAS]
 
