@@ -251,7 +251,10 @@ def import_command(instance: Path, folder: Path) -> None:
             result = import_from(node, folder)
     except StationError as e:
         _fail(e)
-    click.echo(f"{result.acks} acks, {result.bundles} bundles, {result.relayed} files relayed")
+    click.echo(
+        f"{result.acks} acks, {result.bundles} bundles, {result.relayed} files relayed, "
+        f"{result.replies} replies brought back for other stations"
+    )
     for refused in result.refused:
         click.echo(f"refused {refused}", err=True)
 

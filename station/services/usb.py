@@ -1,4 +1,6 @@
-"""USB carriage: write sealed batch files to a stick, read acks and bundles back, relay other stations' files.
+"""USB carriage: write sealed batch files to a stick, read acks and bundles back, relay other stations' files —
+and, when online, bring central's replies back for them: an offline village is served both ways by a stick its
+agent carries through the township.
 
 Layout (sync_protocol.layout): ``yiciban/<network>/up|down|acks/<station>/<file>``. Names carry only ids,
 numbers and digests — never personal data. Files are written temp → fsync → rename, then read back and compared.
@@ -10,7 +12,19 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync_protocol.layout import ACKS, DOWN, MAX_FILE_SIZE, ROOT, UP, parse_batch_file_name
+from sync_protocol.acks import parse_ack
+from sync_protocol.errors import ProtocolError
+from sync_protocol.layout import (
+    ACKS,
+    DOWN,
+    MAX_FILE_SIZE,
+    ROOT,
+    UP,
+    ack_file_name,
+    bundle_file_name,
+    parse_batch_file_name,
+)
+from sync_protocol.schema import check_name
 
 from ..auth import record_audit
 from ..context import NodeContext
@@ -26,6 +40,7 @@ class ImportResult:
     acks: int = 0
     bundles: int = 0
     relayed: int = 0
+    replies: int = 0  # acks and bundles written to the stick for the other stations it serves
     refused: list[str] = field(default_factory=list)
 
 
@@ -83,8 +98,59 @@ def import_from(node: NodeContext, stick: Path, actor: str = "cli") -> ImportRes
             )  # relay only well-named files; the content stays sealed to central
             client.request("PUT", f"/api/v1/files/{path.name}", _read(path), ok=(200, 201, 202))
             result.relayed += 1
-    record_audit(actor, "import", acks=result.acks, bundles=result.bundles, relayed=result.relayed)
+        for code in _served_by_stick(stick, who.network, who.station_code):
+            try:
+                result.replies += _bring_back_replies(client, stick, who.network, code)
+            except (SyncError, ProtocolError) as e:
+                result.refused.append(f"{code}: {e}")
+    record_audit(
+        actor,
+        "import",
+        acks=result.acks,
+        bundles=result.bundles,
+        relayed=result.relayed,
+        replies=result.replies,
+    )
     return result
+
+
+def _served_by_stick(stick: Path, network: str, ours: str) -> list[str]:
+    """The other stations this stick carries files for (a folder of theirs under ``up``)."""
+    codes = []
+    for folder in sorted((stick / ROOT / network / UP).glob("*")):
+        try:
+            code = check_name(folder.name, "station id")
+        except ProtocolError:
+            continue
+        if folder.is_dir() and code != ours:
+            codes.append(code)
+    return codes
+
+
+def _bring_back_replies(client: CentralClient, stick: Path, network: str, code: str) -> int:
+    """Central's replies for another station, written unread (the ack is signed, the bundle sealed to that
+    station): its newest ack, and the bundle that follows the newest one already on the stick (the whole state
+    when there is none). Returns the files written."""
+    written = 0
+    reply = client.request("GET", f"/api/v1/stations/{code}/ack", ok=(200, 404))
+    if reply.status == 200:
+        version = parse_ack(reply.body).version
+        _write(_folder(stick, network, ACKS, code) / ack_file_name(code, version), reply.body)
+        written += 1
+    down = _folder(stick, network, DOWN, code)
+    after = max((int(p.name.split("-v")[1][:9]) for p in down.glob("bundle-*.age")), default=0)
+    reply = client.request("GET", f"/api/v1/stations/{code}/bundles?after={after}", ok=(200, 204))
+    if reply.status == 200:
+        version = int(reply.header("X-Bundle-Version", "0"))
+        _write(down / bundle_file_name(code, version, reply.body), reply.body)
+        written += 1
+    return written
+
+
+def _write(path: Path, data: bytes) -> None:
+    write_file_atomically(path, data, mode=0o644)
+    if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
+        raise SyncError(f"{path} did not read back identical: the stick may be failing")
 
 
 def _read(path: Path) -> bytes:

@@ -79,6 +79,12 @@ def import_files():
               acks=result.acks, bundles=result.bundles, relayed=result.relayed),
             "info",
         )  # fmt: skip
+        if result.replies:
+            flash(
+                _("Brought back %(count)s files from central for the other stations on the stick.",
+                  count=result.replies),
+                "info",
+            )  # fmt: skip
         for refused in result.refused:
             flash(_("Refused: %(file)s", file=refused), "error")
     return redirect(url_for("sync.status"))
