@@ -11,7 +11,10 @@ from casework.lifecycle import CaseState
 from ..db import write_transaction
 from ..models import CaseFollowup, CaseRecord
 
-CLOSED = [s.value for s in CaseState if s.terminal]
+OPEN = [s.value for s in CaseState if not s.terminal] + [""]
+"""Every state but the closed ones ("" — a case whose events set no state yet — included): closed cases keep their
+last light, so the lists seek the open states in the (light, state, deadline) index rather than skip 40,000 closed
+rows of a ten-year store."""
 
 
 @dataclass
@@ -30,7 +33,7 @@ class HomeLists:
 
 
 def _open():
-    return CaseRecord.select().where(CaseRecord.state.not_in(CLOSED))
+    return CaseRecord.select().where(CaseRecord.state.in_(OPEN))
 
 
 def calendar_missing_ids(cases: list[CaseRecord], on: dt.date) -> set[str]:
