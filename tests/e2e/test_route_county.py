@@ -7,8 +7,9 @@ clerks (forms with CSRF). A 低保 application (accepted by the township, decide
 - the township accepts (受理), examines and forwards (上报) it, and sends the folder up to the county on a 交接单;
 - central routes the case to the county station, which signs for the folder and decides (准予);
 - the decision comes back by sync, the paper result by agent: county → township → village, signed for by label at
-  each hop; the village (its link back) makes the result ready, hands it over (送达), the applicant rates it at
-  completion, and the bad rating's return visit (回访) runs to its close.
+  each hop; the village, still offline, reads central's replies from the stick the township wrote them on, makes
+  the result ready, hands it over (送达), the applicant rates it at completion, and the bad rating's return visit
+  (回访) runs to its close; the stick takes all that back through the township.
 
 At every hop: the case's state at each station and at central; at the end, every hand-over a closed pair at
 central, no custody issue ever raised, nothing left in any agent's hands, the case delivered and rated everywhere.
@@ -29,6 +30,7 @@ from central.services import custody as central_custody
 from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord
 from station.services import custody as station_custody
+from station.services.sync import sync_summary
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, ServedStation, served
@@ -137,15 +139,21 @@ def test_a_county_decided_case_goes_up_and_its_result_comes_back_to_the_village(
     clerk_t.sign_for(label)
     assert clerk_t.destinations() == {VILLAGE[0]: [case_id]}, "on down to the village, never back up"
 
-    # --- return leg 2: township → village; the village's link is back -------------------------------------------
+    # --- return leg 2: township → village, the village still offline: its replies ride the stick too -----------
     m4 = clerk_t.draft_manifest(VILLAGE[0], [case_id])
     [label] = clerk_t.dispatch(m4).values()
     clerk_t.sync_now()
-    village.close()
-    village.open(online=True)
-    clerk_v = village.web("village")
-    clerk_v.sync_now()
-    assert state_at(village, case_id) == "decided_granted", "the decision came down by sync"
+    brought = clerk_t.import_from(stick).text
+    assert re.search(r"已为 U 盘上的其他站点带回中心的 [1-9]\d* 个文件", brought), (
+        "the village's ack and bundle"
+    )
+    read = clerk_v.import_from(stick).text
+    assert re.search(r"已读取 1 份回执和 [1-9]\d* 个下行包", read), (
+        "the village reads central's replies offline"
+    )
+    assert state_at(village, case_id) == "decided_granted", (
+        "the decision came down by sync, through the stick"
+    )
     clerk_v.sign_for(label)
     assert clerk_v.destinations() == {}, "the result is home"
 
@@ -161,9 +169,14 @@ def test_a_county_decided_case_goes_up_and_its_result_comes_back_to_the_village(
     )
     clerk_v.follow_up(case_id, step="rectified", measures="代办件每周电话告知申请人办理进度")
     clerk_v.follow_up(case_id, step="closed", rater_satisfaction="satisfied")
-    clerk_v.sync_now()
-    for station in (township, county):
-        station.web(station.code == COUNTY[0] and "county" or "township").sync_now()
+    # The agent carries the village's new batch to the township, which relays it; everyone syncs.
+    assert re.search(r"已向 U 盘写入 [1-9]\d* 个加密文件", clerk_v.export_to(stick).text)
+    assert re.search(r"已转交 [1-9]\d* 个文件", clerk_t.import_from(stick).text)
+    clerk_t.sync_now()
+    clerk_c.sync_now()
+    clerk_v.import_from(stick)  # the agent's next visit: the ack of the delivery, the custody news
+    with village.bound():
+        assert sync_summary()["unacked"] == 0, "all the village's work acknowledged, never online"
 
     # --- everywhere: delivered and rated; custody closed in pairs; no issue; nobody carries anything -----------
     for station in (village, township, county):
