@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from peewee import fn
+
 from casework.caseview import CaseView
 from casework.catalog import Item, Level
 from casework.deadlines import ClockStatus, compute_clock
@@ -150,8 +152,8 @@ def case_view(case_id: str) -> CaseView:
 def central_notes(case_id: str) -> list[Event]:
     """Central's events on the case that are not case transitions (conflict resolutions …), for the case page:
     those on the case, and resolutions that name it among their cases (the other case of a duplicate)."""
-    naming = (CentralCaseEvent.event_type == "conflict_resolved") & CentralCaseEvent.body.contains(
-        f'"{case_id}"'
+    naming = (CentralCaseEvent.event_type == "conflict_resolved") & (
+        fn.instr(CentralCaseEvent.body, f'"{case_id}"'.encode()) > 0
     )
     rows = (
         CentralCaseEvent.select()
