@@ -26,16 +26,23 @@ def today() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
 
+def _stored_text(key: str) -> str | None:
+    """The stored JSON text of a node_state value, unparsed: the parsed catalog and calendar are cached by it, so a
+    request that asks for them several times neither re-reads JSON nor rebuilds them."""
+    row = NodeState.select(NodeState.value).where(NodeState.key == key).first()
+    return None if row is None else str(row.value)
+
+
 @functools.lru_cache(maxsize=8)
 def _parse_catalog(document: str) -> Catalog:
     return load_catalog(document)
 
 
 def current_catalog() -> Catalog:
-    document = NodeState.read(CATALOG_KEY)
+    document = _stored_text(CATALOG_KEY)  # NodeState.write's canonical text (sorted keys)
     if document is None:
         return demo_catalog()
-    return _parse_catalog(json.dumps(document, ensure_ascii=False, sort_keys=True))
+    return _parse_catalog(document)
 
 
 def calendar_years(document: object) -> list[Any]:
@@ -49,8 +56,13 @@ def calendar_years(document: object) -> list[Any]:
 
 def current_calendar() -> WorkingCalendar:
     """The shipped years, overlaid by the years central published (validated when the bundle was applied)."""
-    calendar = default_calendar()
-    for stored in NodeState.read(CALENDAR_YEARS_KEY, []):
+    return _calendar_of(_stored_text(CALENDAR_YEARS_KEY))
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar_of(stored_years: str | None) -> WorkingCalendar:
+    calendar = default_calendar()  # immutable, like every calendar built from it
+    for stored in json.loads(stored_years) if stored_years is not None else []:
         for year in calendar_years(stored):
             calendar = calendar.with_year(_parse_year(json.dumps(year, ensure_ascii=False, sort_keys=True)))
     return calendar
