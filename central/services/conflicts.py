@@ -347,6 +347,7 @@ def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic
         "competing": json.loads(conflict.applied_event_ids or "[]"),
         "station": conflict.station_code,
         "reason": {"zh": conflict.reason_zh, "en": conflict.reason_en},
+        "incoming_applied": bool(conflict.incoming_applied),
     }
     if conflict.conflict_class == "C":
         # Both cases hear of it (their stations get it in their decisions part); a merge names the survivor.

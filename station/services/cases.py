@@ -103,6 +103,11 @@ def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
         raise ActionRefusedError(e.message.text("zh")) from e
 
 
+RESOLVED_CONTENT_CLASSES = frozenset({"A", "B", "D", "F"})
+"""Conflict classes whose resolution decides whether an event counts in the case (not C, E: both cases and the
+application stand; not G: an integrity finding says nothing about the content)."""
+
+
 def case_events(case_id: str) -> list[Event]:
     """The station's own events of the case in log order, then central's events on it in clock order: central
     decides, and the station rebases on what central sent back (SYNC-DESIGN §1). A case other stations act on
@@ -118,7 +123,16 @@ def case_events(case_id: str) -> list[Event]:
         .where(CentralCaseEvent.case_id == case_id)
         .order_by(CentralCaseEvent.hlc)
     ]
-    routed = [e for e in central if e.event_id not in seen]
+    # Central's resolutions that did not apply an event (the earlier act stood): the station rebases on them.
+    rejected = {
+        e.payload.get("incoming")
+        for e in central
+        if e.type == "conflict_resolved"
+        and e.payload.get("class") in RESOLVED_CONTENT_CLASSES
+        and e.payload.get("incoming_applied") is False
+    }
+    own = [e for e in own if e.event_id not in rejected]
+    routed = [e for e in central if e.event_id not in seen and e.event_id not in rejected]
     if any(e.station_id != "central" for e in routed):
         # Other stations act on the case too (代办: the village received it, the township accepts, the county
         # decides, the village delivers): fold every station's events in the causal order central folds in, not

@@ -29,6 +29,7 @@ from central.models import Conflict
 from central.runtime import current_runtime
 from central.services.publications import publish_catalog
 from central.services.stations import issue_enrollment_code, register_station
+from station.models import CaseRecord as StationCase
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
@@ -121,6 +122,16 @@ def resolve_in_ui(admin: WebClient, conflict: Conflict, choice: str, *, shows: t
     assert reply.status == 200 and "已处理" in reply.text, reply.text[:2000]
 
 
+def states(network, case_id: str) -> list[str]:
+    """The case's state in each station's own projection (village, township)."""
+    _central, _admin, village, township = network
+    found = []
+    for station in (village, township):
+        with station.bound():
+            found.append(StationCase.get_by_id(case_id).state)
+    return found
+
+
 def case_page(station: ServedStation, case_id: str) -> str:
     page = clerk(station).get(f"/cases/{case_id}")
     assert page.status == 200, (station.code, case_id, page.status)
@@ -155,6 +166,9 @@ def test_a_concurrent_withdrawal_and_grant_wait_for_the_admin_who_keeps_the_gran
     assert "并发状态变更" in queue and VILLAGE[0] in queue and "等待人工处理" in queue
     resolve_in_ui(admin, conflict, "keep_applied", shows=("并发状态变更", "准予", "撤回"))
     assert_both_pages_show(network, case_id, "并发状态变更", "先前的操作有效")
+    assert states(network, case_id) == ["decided_granted", "decided_granted"], (
+        "the village rebased on central"
+    )
 
 
 def test_two_corrections_of_one_phone_resolve_automatically_the_later_wins(network):
@@ -226,6 +240,7 @@ def test_a_grant_on_a_case_the_village_withdrew_waits_for_the_admin(network):
     with central.app_context():
         assert CentralCase.get_by_id(case_id).state == "withdrawn"
     assert_both_pages_show(network, case_id, "已办结/已合并办件的迟到变更", "先前的操作有效")
+    assert states(network, case_id) == ["withdrawn", "withdrawn"], "the township rebased on central"
 
 
 def test_a_store_put_back_from_an_old_copy_forks_and_the_admin_closes_it(network):

@@ -109,3 +109,31 @@ def test_a_field_correction_says_old_and_new_and_a_second_one_builds_on_it(towns
     assert current_field(case.id, "phone") == "13900000002"
     assert edit_field(CLERK, case.id, "id_number", "x", "edit-3")[1].keys() == {"field"}
     assert edit_field(CLERK, case.id, "phone", "13900000002", "edit-4")[1].keys() == {"new"}
+
+
+def test_an_act_central_did_not_apply_leaves_the_case_as_central_has_it(township_app):
+    from station.services.cases import case_view
+    from station.services.downstream import _apply_case_events
+
+    case = _receive(township_app)
+    _act(case.id, "accept", "acc")
+    withdrawn = _act(case.id, "withdraw", "wd", reason="申请人撤回")
+    assert withdrawn.state == "withdrawn"
+    mine = next(e for e in events_of("case", case.id) if e.idempotency_key == "wd")
+
+    def resolution(seq, conflict_class, applied):
+        return build_event(
+            network=mine.network, station_id="central", epoch=1, seq=seq, prev="0" * 64,
+            hlc=HLC(1_900_000_000_000, seq), wall_ms=1_900_000_000_000, actor="admin", idempotency_key=f"r{seq}",
+            type="conflict_resolved", schema_version=1, aggregate_kind="case", aggregate_id=case.id,
+            payload={"conflict": seq, "class": conflict_class, "outcome": "keep_applied", "automatic": False,
+                     "incoming": mine.event_id, "competing": [], "station": mine.station_id,
+                     "incoming_applied": applied},
+        )  # fmt: skip
+
+    with write_transaction():
+        _apply_case_events(resolution(2, "G", False).body + b"\n")  # integrity: says nothing of the content
+    assert case_view(case.id).state.value == "withdrawn"
+    with write_transaction():
+        _apply_case_events(resolution(3, "A", False).body + b"\n")
+    assert case_view(case.id).state.value == "accepted"
