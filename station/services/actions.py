@@ -245,13 +245,27 @@ BUILDERS: dict[str, tuple[str, Callable[[Inputs, Problems], dict[str, Any]]]] = 
 }
 
 
-def available_actions(view: CaseView, level: str, role: str | None) -> list[str]:
-    """Form actions the lifecycle table allows this role at this level, in the table's order."""
+# Acts on the paper result: only where the folder is (a village waits for the result its agent brings back).
+NEEDS_PAPER = frozenset({"mark_result_ready", "deliver"})
+
+
+def paper_here(case_id: str) -> bool:
+    """Is the case's folder at this station (never handed to an agent, or signed for since)?"""
+    from .custody.manifests import folder_here
+
+    return folder_here(case_id)
+
+
+def available_actions(view: CaseView, level: str, role: str | None, *, paper: bool = True) -> list[str]:
+    """Form actions the lifecycle table allows this role at this level, in the table's order; ``paper``: whether
+    the case's folder is here (see :func:`paper_here`)."""
     if role is None or view.state is None:
         return []
     allowed = set(allowed_actions(view.state, Level(level), Role(role)))
     # Guards the table leaves to check_transition, applied here so the page offers only what can succeed.
     hidden = {"resume"} if not view.paused else {"pause"}
+    if not paper:
+        hidden.update(NEEDS_PAPER)
     if view.extended:
         hidden.add("extend")
     if not view.open_gaps:
@@ -287,6 +301,15 @@ def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: s
             intent = _transition(view, action, actor)
         except TransitionError as e:
             return None, {"action": e.message}
+        if action in NEEDS_PAPER and not paper_here(case_id):
+            return None, {
+                "action": message(
+                    "result_not_here",
+                    "结果尚未送回本站：请先在“签收卷宗”中签收代办员送回的卷宗，再通知领取或送达",
+                    "The result has not come back to this station yet: sign for the folder the agent brings back "
+                    "('Receive folders') before notifying the applicant or handing it over",
+                )
+            }
         item = current_catalog().item(view.item_code, view.item_version)
         problems: Problems = {}
         event_type, build = BUILDERS[action]

@@ -136,6 +136,7 @@ def _render_case(
         available_actions,
         current_field,
         new_token,
+        paper_here,
     )
 
     case_id = record.id
@@ -154,7 +155,7 @@ def _render_case(
         item=item,
         clock=clock,
         materials=materials,
-        actions=available_actions(view, identity.level, role),
+        actions=available_actions(view, identity.level, role, paper=paper_here(case_id)),
         can_rate=role is not None and role != "proxy_agent",
         rating_channels=RATING_CHANNELS,
         material_names={m.key: localized_name(m) for m in item.materials},

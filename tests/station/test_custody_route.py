@@ -12,8 +12,8 @@ import pytest
 from station import db as dbmod
 from station.models import CaseRecord, EventLog
 from station.services import custody
-from station.services.actions import perform_action
-from station.services.cases import Actor, station
+from station.services.actions import available_actions, paper_here, perform_action
+from station.services.cases import Actor, case_view, station
 from station.services.downstream import _apply_part
 from sync_protocol.events import build_event, parse_event
 from sync_protocol.hlc import HLC
@@ -135,11 +135,19 @@ def test_the_county_sends_the_result_back_to_the_township_it_came_from(route):
     labels = send(township, TOWNSHIP_ACTOR, case.id, VILLAGE_CODE)
     assert candidates(township) == {}
 
-    # The village signs for the result, learns the decision, makes it ready and hands it over.
-    assert sign_for(village, VILLAGE_ACTOR, labels[case.id]).receipt.direction == "down"
+    # The village learns the decision by sync before the paper arrives: nothing to hand over yet.
     deliver_routed(village, route_from(township, county))
     with in_(village):
         assert CaseRecord.get_by_id(case.id).state == "decided_granted"
+        record, problems = perform_action(
+            VILLAGE_ACTOR, case.id, "mark_result_ready", {"pickup": "window"}, "early"
+        )
+        assert record is None and "结果尚未送回本站" in problems["action"].text("zh")
+        assert "has not come back" in problems["action"].text("en")
+        assert "mark_result_ready" not in available_actions(case_view(case.id), "village", "village_staff",
+                                                            paper=paper_here(case.id))  # fmt: skip
+    # The village signs for the result, makes it ready and hands it over.
+    assert sign_for(village, VILLAGE_ACTOR, labels[case.id]).receipt.direction == "down"
     assert candidates(village) == {}, "the result is home: it is delivered here, not sent on"
     act(village, VILLAGE_ACTOR, case.id, "mark_result_ready", pickup="window")
     assert (
