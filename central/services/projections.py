@@ -1,8 +1,14 @@
-"""Case projections (办件视图): each touched case is re-folded with ``casework.fold`` from its events in central
-order (central_seq), so every node that folds the same log gets the same picture.
+"""Case projections (办件视图): each case's row is what ``casework.fold`` makes of its events, so every node that
+folds the same log gets the same picture.
 
 Events fold in causal order (hybrid logical clock, then station and position), so the projection does not depend
 on which station's batch arrived first; ``version`` names the central_seq of the causally last event.
+
+A row keeps the folded view it was made from (``fold_state``, casework.foldstate): when a case's new events all
+come causally after what it was folded from, ingest folds only them onto that view instead of re-reading and
+re-folding the case from its first event. Anything else — a conflict that holds an event out or moves it, a
+rehome, an event that sorts before what was folded (a late batch from another station), a state made by other
+code — is folded from all its events.
 
 A ``rehome`` event re-issues content after a fork; its content is folded once: skipped when the original or an
 earlier rehome of it is already in the log.
@@ -10,15 +16,20 @@ earlier rehome of it is already in the log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from casework.caseview import CaseView, fold
 from casework.events import CaseEvent
+from casework.foldstate import FOLD_FINGERPRINT, view_from_state, view_state
 from casework.wire import casework_type
 from sync_protocol.events import REHOME, Event, parse_event
 
+from ..db import database
 from ..models import CaseRecord, LogEvent, utcnow
 
 CASE_KIND = "case"
@@ -149,14 +160,14 @@ def _case_event(event: Event) -> CaseEvent:
     )
 
 
-def _owner(view: CaseView, events: list[tuple[int, Event]]) -> str:
+def _owner(view: CaseView, last: Event) -> str:
+    """Where the folder is going (casework keeps the dispatch's destination as "to"), else the station of the
+    causally last event."""
     custody = view.custody or {}
-    target = custody.get("to") or custody.get(
-        "to_station"
-    )  # casework keeps the dispatch's destination as "to"
+    target = custody.get("to") or custody.get("to_station")
     if target:
         return str(target)
-    return events[-1][1].station_id
+    return last.station_id
 
 
 def _summary(view: CaseView) -> dict[str, Any]:
@@ -169,48 +180,201 @@ def _summary(view: CaseView) -> dict[str, Any]:
     }
 
 
-_PROJECTED = (
-    CaseRecord.case_number,
-    CaseRecord.item_code,
-    CaseRecord.state,
-    CaseRecord.origin_station,
-    CaseRecord.owner_station,
-    CaseRecord.version,
-    CaseRecord.updated_at,
-    CaseRecord.data,
-)
+PROJECTED = ("case_number", "item_code", "state", "origin_station", "owner_station", "version", "updated_at",
+             "data", "fold_state")  # fmt: skip
+"""The columns a refresh writes; ``item_name`` and ``applicant_masked`` are left as they are."""
+_INSERTED = ("case_id", "item_name", "applicant_masked", *PROJECTED)
 
 
-def refresh_cases(case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None) -> int:
-    """Re-fold and upsert every named case; returns how many were written.
+def _upsert_sql() -> str:
+    marks = ", ".join([database.param] * len(_INSERTED))
+    updates = ", ".join(f"{column} = excluded.{column}" for column in PROJECTED)
+    return (
+        f"INSERT INTO cases ({', '.join(_INSERTED)}) VALUES ({marks}) "
+        f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+    )
 
-    The touched cases' events come in one query per chunk and the rows go back in one upsert per chunk
-    (``INSERT … ON CONFLICT (case_id) DO UPDATE``, the same on SQLite and PostgreSQL). ``parsed``: events the
-    caller already holds parsed, by id (ingest passes the batch's)."""
+
+def _fold_key() -> str:
+    """casework's fingerprint of its folding code plus this module's (how events become casework events and in
+    which order they fold): a stored fold state made under other code is not continued."""
+    digest = hashlib.sha256(FOLD_FINGERPRINT.encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+FOLD_KEY = _fold_key()
+
+CausalKey = tuple[str, str, int, int]
+
+
+def _causal_key(event: Event) -> CausalKey:
+    position = event.effective_position
+    return (event.effective_hlc, event.station_id, position[0], position[1])
+
+
+@dataclass
+class _Folded:
+    """A case folded up to some event: the view, the station of its causally first event, the causally last
+    event's key and its central_seq."""
+
+    view: CaseView
+    first_station: str
+    last: CausalKey
+    version: int
+
+    def state(self) -> str | None:
+        try:
+            return json.dumps(
+                {"key": FOLD_KEY, "view": view_state(self.view), "first": self.first_station,
+                 "last": list(self.last)},
+                ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+            )  # fmt: skip
+        except (TypeError, ValueError):  # a view value JSON cannot hold: fold from the events next time
+            return None
+
+
+def _stored(state: str | None, version: int) -> _Folded | None:
+    """A fold state as stored, if it was made by this code; None means: fold from the events."""
+    if not state:
+        return None
+    try:
+        raw = json.loads(state)
+        if raw.get("key") != FOLD_KEY:
+            return None
+        hlc, station, epoch, seq = raw["last"]
+        return _Folded(view_from_state(raw["view"]), raw["first"], (hlc, station, epoch, seq), version)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _row(case_id: str, folded: _Folded, owner: str, now_value: Any) -> tuple[Any, ...]:
+    view = folded.view
+    return (
+        case_id,
+        "",
+        "",
+        view.case_no,
+        view.item_code,
+        view.state.value if view.state else "",
+        view.station or folded.first_station,
+        owner,
+        folded.version,
+        now_value,
+        json.dumps(_summary(view), ensure_ascii=False, sort_keys=True),
+        folded.state(),
+    )
+
+
+def _stored_rows(case_ids: list[str]) -> dict[str, tuple[str | None, int]]:
+    found: dict[str, tuple[str | None, int]] = {}
+    for chunk in _chunks(case_ids):
+        query = CaseRecord.select(CaseRecord.case_id, CaseRecord.fold_state, CaseRecord.version).where(
+            CaseRecord.case_id.in_(chunk)
+        )
+        for case_id, state, version in query.tuples():
+            found[case_id] = (state, version)
+    return found
+
+
+def _fold_affecting_conflicts(case_ids: list[str]) -> set[str]:
+    """Cases with a conflict that changes their fold: an event held out (not applied), or one a person applied
+    (it folds at the decision's clock). Conflicts that leave their event applied where it is (class D custody
+    notes, automatic resolutions) do not; a person's later resolution refolds the case from its events."""
+    from ..models import Conflict
+
+    found: set[str] = set()
+    for chunk in _chunks(case_ids):
+        query = (
+            Conflict.select(Conflict.aggregate_id)
+            .where(
+                Conflict.aggregate_id.in_(chunk),
+                (Conflict.incoming_applied == False) | (Conflict.status == "resolved"),  # noqa: E712
+            )
+            .distinct()
+        )
+        found.update(row[0] for row in query.tuples())
+    return found
+
+
+def _central_seqs(event_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(event_ids):
+        query = LogEvent.select(LogEvent.event_id, LogEvent.central_seq).where(LogEvent.event_id.in_(chunk))
+        found.update(query.tuples())
+    return found
+
+
+def _continued(ids: list[str], new_events: Mapping[str, Event]) -> dict[str, tuple[_Folded, list[Event]]]:
+    """The cases that can fold only their new events onto their stored state, with those events in causal
+    order. A case qualifies when its stored state was made by this code, it has no conflict that changes its fold
+    (``_fold_affecting_conflicts``: which events count and in what order), no new event is a rehome
+    (its content may be folded already), and every new event comes causally after the last one folded — then
+    folding the new events onto the stored view is folding all of them from the start."""
+    from .conflicts import CENTRAL
+
+    new_by_case: dict[str, list[Event]] = {}
+    for event in new_events.values():
+        if event.aggregate_kind == CASE_KIND and event.station_id != CENTRAL:
+            new_by_case.setdefault(event.aggregate_id, []).append(event)
+    candidates = [case_id for case_id in ids if case_id in new_by_case]
+    stored = _stored_rows(candidates)
+    conflicted = _fold_affecting_conflicts(candidates)
+    out: dict[str, tuple[_Folded, list[Event]]] = {}
+    for case_id in candidates:
+        events = sorted(new_by_case[case_id], key=_causal_key)
+        row = stored.get(case_id)
+        if row is None or case_id in conflicted or any(e.type == REHOME for e in events):
+            continue
+        folded = _stored(*row)
+        if folded is not None and _causal_key(events[0]) > folded.last:
+            out[case_id] = (folded, events)
+    return out
+
+
+def _folded_from_events(
+    case_ids: list[str], parsed: Mapping[str, Event] | None, now_value: Any
+) -> list[tuple[Any, ...]]:
     rows = []
-    now = utcnow()
-    for case_id, case_events_ in sorted(cases_events(case_ids, parsed).items()):
+    for case_id, case_events_ in cases_events(case_ids, parsed).items():
         events = _effective(case_events_)
         if not events:
             continue
-        view = fold(_case_event(e) for _, e in events)
-        rows.append(
-            {
-                "case_id": case_id,
-                "case_number": view.case_no,
-                "item_code": view.item_code,
-                "state": view.state.value if view.state else "",
-                "origin_station": view.station or events[0][1].station_id,
-                "owner_station": _owner(view, events),
-                "version": events[-1][0],
-                "updated_at": now,
-                "data": json.dumps(_summary(view), ensure_ascii=False, sort_keys=True),
-            }
-        )
-    for i in range(0, len(rows), _CHUNK // 10):  # nine parameters a row
-        (
-            CaseRecord.insert_many(rows[i : i + _CHUNK // 10])
-            .on_conflict(conflict_target=[CaseRecord.case_id], preserve=list(_PROJECTED))
-            .execute()
-        )
+        view = fold((_case_event(e) for _, e in events), timeline=False)
+        first, (version, last) = events[0][1], events[-1]
+        folded = _Folded(view, first.station_id, _causal_key(last), version)
+        rows.append(_row(case_id, folded, _owner(view, last), now_value))
+    return rows
+
+
+def rows_from_scratch(case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What every named case's row must hold (its ``PROJECTED`` columns but ``updated_at``), folded from all its
+    events without any stored state — the definition ``refresh_cases`` keeps to. Writes nothing."""
+    rows = _folded_from_events(sorted(set(case_ids)), None, None)
+    kept = [c for c in PROJECTED if c != "updated_at"]
+    return {row[0]: {c: v for c, v in zip(_INSERTED, row, strict=True) if c in kept} for row in rows}
+
+
+def refresh_cases(case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None) -> int:
+    """Bring every named case's row up to date; returns how many were written.
+
+    ``parsed``: events the caller just appended to the log, by id (ingest passes the batch's). A case whose new
+    events all come after what its row was folded from folds only those onto its stored view (``_continued``);
+    every other case is folded from all its events (``cases_events``: one query per chunk of cases, events the
+    caller parsed are not parsed again). Either way the row is what folding all its events from the start gives
+    (tests/central/test_projection_fold.py). The rows go back with one upsert statement (``INSERT … ON CONFLICT
+    (case_id) DO UPDATE``, the same on SQLite and PostgreSQL)."""
+    ids = sorted(set(case_ids))
+    continued = _continued(ids, parsed or {})
+    seqs = _central_seqs([events[-1].event_id for _, events in continued.values()])
+    now_value = CaseRecord.updated_at.db_value(utcnow())
+    rows = []
+    for case_id, (folded, events) in continued.items():
+        fold((_case_event(e) for e in events), view=folded.view, timeline=False)
+        folded.last, folded.version = _causal_key(events[-1]), seqs[events[-1].event_id]
+        rows.append(_row(case_id, folded, _owner(folded.view, events[-1]), now_value))
+    rows.extend(_folded_from_events([c for c in ids if c not in continued], parsed, now_value))
+    if rows:
+        rows.sort()
+        database.cursor().executemany(_upsert_sql(), rows)
     return len(rows)
