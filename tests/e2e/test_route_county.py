@@ -127,6 +127,7 @@ def test_a_county_decided_case_goes_up_and_its_result_comes_back_to_the_village(
     clerk_c.act(case_id, "decide_grant", reasons="符合低保条件", document_no="示民低保〔2026〕12号")
     assert state_at(county, case_id) == "decided_granted"
     assert clerk_c.destinations() == {TOWNSHIP[0]: [case_id]}, "the result goes back the way it came"
+    assert f"结果送回 {TOWNSHIP[0]}" in clerk_c.get("/custody/").text
 
     # --- return leg 1: county → township; the decision by sync, the certificate by agent -----------------------
     m3 = clerk_c.draft_manifest(TOWNSHIP[0], [case_id])
