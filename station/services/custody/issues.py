@@ -21,6 +21,7 @@ from casework.errors import Message, message
 from casework.events import CaseEvent
 from casework.lifecycle import CaseState
 from sync_protocol.errors import ProtocolError
+from sync_protocol.events import Event
 from sync_protocol.registry import parse_registry
 
 from ...db import write_transaction
@@ -116,10 +117,10 @@ class StationIssue:
     source: str  # "local" or "central"
 
 
-def _case_events(case_id: str) -> list[CaseEvent]:
+def _case_events(events: list[Event]) -> list[CaseEvent]:
     return [
         CaseEvent(casework_type(e.type) or e.type, e.payload, e.wall_ms, e.actor, e.station_id)
-        for e in events_of(CASE, case_id)
+        for e in events
     ]
 
 
@@ -135,8 +136,9 @@ def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[
     holdings = []
     held_states = [CaseState.VILLAGE_RECEIVED.value, CaseState.RESULT_READY.value]
     for record in CaseRecord.select().where(CaseRecord.state.in_(held_states)):
-        if folder_here(record.id):
-            holdings += holdings_from_events(record.id, _case_events(record.id), record.number)
+        events = events_of(CASE, record.id)  # read once: whether the folder is here, and how long it has been
+        if folder_here(record.id, events):
+            holdings += holdings_from_events(record.id, _case_events(events), record.number)
     for anomaly in holding_anomalies(holdings, today=today, calendar=calendar, limits=limits):
         issue = StationIssue(
             anomaly.key, anomaly.kind.value, anomaly.case_id, anomaly.case_number, anomaly.since.isoformat(),
