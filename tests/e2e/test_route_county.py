@@ -40,6 +40,7 @@ from tests.support.servers import serve_app
 pytestmark = [pytest.mark.slow]
 LOW_INCOME = "GF00201000"  # 最低生活保障申请: township accepts, county decides
 APPLICANT = "张晓明"
+OTHER_COUNTY = ("990102000000", "邻县政务服务中心", "county", None)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def network(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("route-county")
     central = create_central(make_instance(tmp / "central"))
     with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
+        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE, OTHER_COUNTY):
             register_station(code, name, level, parent, "admin")
         add_user("admin", "central_admin")
         codes = {
@@ -214,6 +215,13 @@ def test_a_county_decided_case_goes_up_and_its_result_comes_back_to_the_village(
                 f"{station.code}: the agent carries nothing"
             )
             assert station_custody.station_issues(today) == []
+
+    # Routing stays within the area: the neighbouring county is sent nothing of this case.
+    with central.app_context():
+        from central.services.bundles import events_part
+
+        assert events_part(OTHER_COUNTY[0]) is None
+        assert case_id.encode() in events_part(COUNTY[0]).data
 
     # The case page at central shows the whole route to an admin.
     admin = WebClient(central_url)
