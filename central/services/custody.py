@@ -199,11 +199,13 @@ def _sender_of(pair: CustodyPair) -> str:
 def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
     out = []
     for row in rows:
+        # The number, once the case has reached central: a receipt may come before the case's own events do.
+        number = row.case_number or _case_number(row.case_id)
         dispatch = None
         if row.dispatch_event:
             dispatch = Dispatch(
                 row.manifest_id, row.case_id, row.from_station, row.to_station, row.agent, to_moment(row.dispatched_at),
-                Direction(row.direction), row.case_number or _case_number(row.case_id), row.dispatch_event,
+                Direction(row.direction), number, row.dispatch_event,
             )  # fmt: skip
         receipts = [
             Receipt(
@@ -213,7 +215,7 @@ def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
                 r["by"],
                 to_moment(r["at"]),
                 sending_station=_sender_of(row),
-                case_number=row.case_number,
+                case_number=number,
                 ref=r["event"],
             )
             for r in json.loads(row.receipts)
