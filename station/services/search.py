@@ -102,6 +102,11 @@ def search_cases(cipher: FieldCipher, query: str) -> list[CaseRecord]:
             .where(CaseRecord.applicant_id == applicant.id)
             .order_by(CaseRecord.received_on.desc())
         )
+    exact = CaseRecord.get_or_none(CaseRecord.number == query.strip())
+    if (
+        exact is not None
+    ):  # a whole case number (scanned or typed): its unique key, not five prefix terms of which
+        return [exact]  # the station code and organ code match every case in the store
     expression = _match_expression(query)
     if not expression:
         return []

@@ -74,3 +74,27 @@ def test_home_and_case_page_never_walk_the_log_and_seek_open_cases_by_light(town
     (last_hand_over,) = [s for s in statements if '"event_log"' in s[0]]
     assert any("event_log_aggregate (aggregate_kind=? AND aggregate_id=? AND station=?)" in s
                for s in plan(last_hand_over)), plan(last_hand_over)  # fmt: skip
+
+
+def test_a_whole_case_number_finds_that_case_by_its_key(township_app, monkeypatch):
+    client = township_app.test_client()
+    login(client, "township")
+    for n in range(3):
+        data = {**intake_data(f"tok-{n}", decision="accept", id_number=citizen_id(f"9901011980010112{n}")),
+                "csrf_token": csrf_token(client, INTAKE)}  # fmt: skip
+        assert client.post(INTAKE, data=data).status_code == 302
+    numbers = sorted(r.number for r in CaseRecord.select())
+
+    def found(query: str) -> list[str]:
+        page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+        rows = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "<td" in r]
+        return [n for n in numbers if any(n in r for r in rows)]
+
+    statements = recording(township_app, monkeypatch)
+    for number in numbers:
+        statements.clear()
+        assert found(f" {number} ") == [number]
+        assert not [s for s in statements if "case_search" in s[0]], "no full-text query for a whole number"
+    assert found(numbers[1].rsplit("-", 1)[1]) == [numbers[1]], (
+        "a part of a number is still found by full text"
+    )
