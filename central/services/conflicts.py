@@ -9,8 +9,10 @@ their downstream bundles.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +32,14 @@ from casework.merge import (
 )
 from casework.wire import casework_type
 from sync_protocol.concurrency import AppliedEvent, check_concurrency
-from sync_protocol.events import EPOCH_OPEN, Event, build_event, epoch_open_event, parse_event
+from sync_protocol.events import EPOCH_OPEN, REHOME, Event, build_event, epoch_open_event, parse_event
 from sync_protocol.hlc import HLC
 from sync_protocol.schema import ZERO_ID
 
 from ..errors import NotFoundError
 from ..models import CaseRecord, Conflict, LogEvent, Publication, Station, StationChain, utcnow
 from .audit import record_audit
-from .duplicates import duplicate_cases, merged_into, register
+from .duplicates import MERGING_OUTCOMES, duplicate_cases, merged_into, register
 
 CENTRAL = "central"
 RESOLUTION_EVENT = "conflict_resolved"
@@ -107,25 +109,60 @@ def _case_records(events: list[Event]) -> dict[str, CaseRecord]:
     return found
 
 
-def _applied_since(case_id: str, base: int) -> list[tuple[AppliedEvent, Event]]:
-    rows = (
-        LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(
-            LogEvent.aggregate_kind == "case",
-            LogEvent.aggregate_id == case_id,
-            LogEvent.central_seq > base,
-            LogEvent.station_code != CENTRAL,
+def _applied_by_case(case_ids: list[str]) -> dict[str, list[AppliedEvent]]:
+    """Every station event central applied to each case, in central order, as the concurrency check needs it —
+    read from the log's columns in one query per chunk of cases; only a rehome's body is parsed (its original's
+    position). Events that turn out to compete are parsed later (``_events_by_id``)."""
+    out: dict[str, list[AppliedEvent]] = {}
+    rehomes: dict[str, tuple[int, int]] = {}
+    for i in range(0, len(case_ids), 500):
+        chunk = case_ids[i : i + 500]
+        for event_id, body in (
+            LogEvent.select(LogEvent.event_id, LogEvent.body)
+            .where(LogEvent.event_type == REHOME, LogEvent.aggregate_id.in_(chunk))
+            .tuples()
+        ):
+            rehomes[event_id] = parse_event(bytes(body)).effective_position
+        rows = (
+            LogEvent.select(
+                LogEvent.aggregate_id,
+                LogEvent.central_seq,
+                LogEvent.station_code,
+                LogEvent.epoch,
+                LogEvent.seq,
+                LogEvent.event_id,
+            )
+            .where(
+                LogEvent.aggregate_kind == "case",
+                LogEvent.aggregate_id.in_(chunk),
+                LogEvent.station_code != CENTRAL,
+            )
+            .order_by(LogEvent.central_seq)
+            .tuples()
         )
-        .order_by(LogEvent.central_seq)
-        .tuples()
-    )
-    out = []
-    for central_seq, body in rows:
-        event = parse_event(bytes(body))
-        out.append(
-            (AppliedEvent(central_seq, event.station_id, event.effective_position, event.event_id), event)
-        )
+        for case_id, central_seq, station, epoch, seq, event_id in rows:
+            position = rehomes.get(event_id, (epoch, seq))
+            out.setdefault(case_id, []).append(AppliedEvent(central_seq, station, position, event_id))
     return out
+
+
+def _events_by_id(event_ids: set[str]) -> dict[str, Event]:
+    rows = LogEvent.select(LogEvent.body).where(LogEvent.event_id.in_(sorted(event_ids))).tuples()
+    return {event.event_id: event for event in (parse_event(bytes(body)) for (body,) in rows)}
+
+
+def _merging_cases(case_ids: list[str]) -> set[str]:
+    """Of these cases, those a class C resolution merged into another (``merged_into`` names the survivor)."""
+    found: set[str] = set()
+    for i in range(0, len(case_ids), 500):
+        rows = Conflict.select(Conflict.aggregate_id).where(
+            Conflict.conflict_class == "C",
+            Conflict.aggregate_id.in_(case_ids[i : i + 500]),
+            Conflict.status != "open",
+            Conflict.outcome.in_(MERGING_OUTCOMES),
+        )
+        found.update(row[0] for row in rows.tuples())
+    return found
 
 
 def _record(
@@ -204,13 +241,11 @@ def classify(event: Event, case: CaseRecord | None, competing: list[Event]) -> R
     return None
 
 
-def _stale_catalog(event: Event) -> Resolution | None:
+def _stale_catalog(event: Event, newest_catalog: Callable[[], Publication | None]) -> Resolution | None:
     """Class E: an application accepted under an older catalog than central's newest one."""
     if local_type(event) != "received" or event.catalog_version <= 0:
         return None
-    newest = (
-        Publication.select().where(Publication.kind == "catalog").order_by(Publication.version.desc()).first()
-    )
+    newest = newest_catalog()
     if newest is None or event.catalog_version >= newest.version:
         return None
     payload = event.effective_payload
@@ -231,10 +266,26 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
     found: dict[str, Detected] = {}
     links_by_station: dict[str, dict[int, tuple[int, int]]] = {}
     cases = _case_records(events)  # detection never changes case rows: read once, before the loop
+    # Also read once per batch: what each case's row says, which cases were merged away, the events applied to
+    # the cases whose incoming events declare a base, and central's newest catalog.
+    summaries = {case_id: json.loads(case.data or "{}") for case_id, case in cases.items()}
+    merging = _merging_cases(sorted(cases))
+    based = sorted(
+        {e.aggregate_id for e in events if e.aggregate_id in cases and (e.base_version or e.base_own_event)}
+    )
+    applied_by_case = _applied_by_case(based)
+    newest_catalog = functools.cache(
+        lambda: (
+            Publication.select()
+            .where(Publication.kind == "catalog")
+            .order_by(Publication.version.desc())
+            .first()
+        )
+    )
     for event in events:
         if event.aggregate_kind != "case" or not event.aggregate_id:
             continue
-        stale = _stale_catalog(event)
+        stale = _stale_catalog(event, newest_catalog)
         if stale is not None:
             # The application itself stands (the case exists); a reviewer checks it under the new rules.
             conflict = _record(stale, event, [], batch_id, keep_applied=True)
@@ -244,12 +295,15 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
             for verdict, other in register(event, event.effective_payload):
                 conflict = _record(verdict, event, [other], batch_id, keep_applied=True)
                 found[event.event_id] = Detected(conflict.id, True)
+                merging.add(event.aggregate_id)  # a dedup merges it at once: its later events see that
         case = cases.get(event.aggregate_id)
         if case is None:
             continue
         transition = _action(event) is not None
-        summary = json.loads(case.data or "{}")
-        merged = summary.get("merged_into") or merged_into(event.aggregate_id)
+        summary = summaries[event.aggregate_id]
+        merged = summary.get("merged_into") or (
+            merged_into(event.aggregate_id) if event.aggregate_id in merging else None
+        )
         closed = bool(case.state) and CaseState(case.state).terminal
         if merged or (closed and transition):
             resolution = classify_late_event(merged_into=merged, closed=closed, changes_outcome=transition)
@@ -265,18 +319,21 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
         if event.station_id not in links_by_station:
             links_by_station[event.station_id] = _epoch_links(event.station_id)
         links = links_by_station[event.station_id]
-        since = _applied_since(event.aggregate_id, event.base_version)
-        newest = max((a.central_version for a, _ in since), default=0)
+        since = [
+            a for a in applied_by_case.get(event.aggregate_id, []) if a.central_version > event.base_version
+        ]
+        newest = max((a.central_version for a in since), default=0)
         check = check_concurrency(
             event,
             aggregate_version=max(newest, event.base_version),
-            applied_since_base=[a for a, _ in since],
+            applied_since_base=since,
             epoch_links=links,
         )
         if not check.concurrent:
             continue
         competing_ids = {c.event_id for c in check.competing}
-        competing = [e for _, e in since if e.event_id in competing_ids]
+        parsed = _events_by_id(competing_ids)
+        competing = [parsed[a.event_id] for a in since if a.event_id in competing_ids]
         resolution = classify(event, case, competing)
         if resolution is None:
             continue  # concurrent but commuting by nature (a note, a rating): nothing to merge
