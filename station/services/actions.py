@@ -22,6 +22,7 @@ from sync_protocol.events import new_uuid7
 from ..db import write_transaction
 from ..models import CaseRecord
 from .cases import CASE, Actor, append_case_event, case_view, project_case, station
+from .documents import ORGAN_NOTICES, record_issued, reserve_number
 from .log import find_by_idempotency_key
 from .reference import current_catalog, today, working_days_after
 
@@ -316,8 +317,17 @@ def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: s
         payload = build(Inputs(form, view, item, on), problems)
         if problems:
             return None, problems
+        notice, here = ORGAN_NOTICES.get(action), station()
+        reserved = None
+        if notice is not None and view.station and view.station != here.station_code:
+            # Received elsewhere (代收): the notice is numbered with the act, so the station where the applicant
+            # filed prints it under this organ's name and number (documents.ORGAN_NOTICES).
+            reserved = reserve_number(notice, on)
+            payload = {**payload, "notice_no": reserved[0], "issuer": str(here.name)}
         full = {"from": view.state.value if view.state else None, "to": intent.to_state.value, **payload}
-        append_case_event(actor, CASE, case_id, event_type, full, token)
+        event = append_case_event(actor, CASE, case_id, event_type, full, token)
+        if notice is not None and reserved is not None:
+            record_issued(case_id, notice, event.event_id, *reserved, on, actor.username)
         return project_case(case_id), {}
 
 

@@ -2,7 +2,9 @@
 
 Which documents a case offers follows its events: each document rests on one act recorded by THIS station (the
 ``basis`` event: the receipt on ``case.received``, the 受理通知书 on ``case.accepted`` …), and a village station never
-offers what only the accepting organ may issue (受理通知书, 不予受理, 容缺受理, 特别程序, 延期, 不予许可).
+offers what only the accepting organ may issue (受理通知书, 不予受理, 容缺受理, 特别程序, 延期, 不予许可) — except the
+organ's own 补正 and 不予受理 notices on a case the village received, which it prints for the applicant under the
+organ's name and number (``ORGAN_NOTICES``).
 
 Issuing a numbered document is one write transaction: the next number of the kind and year is read from and written
 to ``node_state`` and a ``document.issued`` event (aggregate ``document``, id = the case id) is appended to the log,
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from casework.caseview import CaseView
@@ -117,6 +119,39 @@ def _basis(
     return event
 
 
+# The accepting organ's notices a case received at another station (a village's 代收 case) needs there: the organ
+# gives the number with the act and names itself in it (``notice_no``, ``issuer``), and the station where the
+# applicant filed prints the notice for them — the organ's document, under the organ's name and number.
+ORGAN_NOTICES = {"request_correction": "correction_notice", "refuse_acceptance": "rejection_notice"}
+
+
+def _organ_act(events: list[Event], local_type: str, station_code: str) -> Event | None:
+    wire = case_service.wire_type(local_type)
+    acts = [
+        e
+        for e in events
+        if e.type == wire
+        and e.station_id not in (station_code, "central")
+        and e.payload.get("notice_no")
+        and e.payload.get("issuer")
+    ]
+    return acts[-1] if acts else None
+
+
+def _organ_issued(kind: str, act: Event) -> IssuedDocument:
+    p = act.payload
+    on = p.get("notice_on") or p.get("decided_on")
+    return IssuedDocument(kind, p["notice_no"], dt.date.fromisoformat(on), act.event_id, act.actor)
+
+
+def _organ_identity(act: Event) -> StationIdentity:
+    """The organ that did the act, as its own notice names it (the registry gives its level)."""
+    from .custody import level_of_station
+
+    level = level_of_station(case_service.station())(act.station_id) or "township"
+    return StationIdentity(station_code=act.station_id, name=act.payload["issuer"], level=level)
+
+
 def issued_documents(case_id: str) -> list[IssuedDocument]:
     """Every numbered document printed for the case, oldest first."""
     return [_issued_from(e) for e in events_of(DOCUMENT_AGGREGATE, case_id) if e.type == ISSUED_EVENT]
@@ -137,8 +172,19 @@ def available_documents(case_id: str) -> list[AvailableDocument]:
         return []
     view = case_service.case_view(case_id)
     issued = {(d.kind, d.basis_event): d for d in issued_documents(case_id)}
+    routed = case_service.case_events(case_id)
+    organ_kinds = set(ORGAN_NOTICES.values())
     found = []
     for kind, local_type in CASE_KIND_BASIS:
+        act = _organ_act(routed, local_type, identity.station_code) if kind in organ_kinds else None
+        if act is not None:
+            registered = DOCUMENT_KINDS[kind]
+            found.append(
+                AvailableDocument(
+                    kind, registered.title_zh, registered.title_en, act, _organ_issued(kind, act)
+                )
+            )
+            continue
         if identity.level == "village" and kind in LEGAL_ORGAN_KINDS:
             continue
         basis = _basis(kind, local_type, events, view, identity.station_code)
@@ -185,36 +231,51 @@ def _issue_key(case_id: str, kind: str, basis_event: str) -> str:
 def issue_number(
     case_id: str, document: AvailableDocument, actor: str, on: dt.date | None = None
 ) -> IssuedDocument:
-    """Give the document its 文书编号 (or return the one already given), in one transaction with its log event."""
+    """Give the document its 文书编号 (or return the one already given), in one transaction with its log event.
+
+    A notice of another station's act (the organ's, printed here for the applicant) keeps the organ's number."""
+    if document.issued is not None and document.basis.station_id != case_service.station().station_code:
+        return document.issued
     on = on or today()
     key = _issue_key(case_id, document.kind, document.basis.event_id)
     with write_transaction():
         existing = find_by_idempotency_key(key)
         if existing is not None:
             return _issued_from(existing)
-        identity = case_service.station()
-        sequence_key = SEQUENCE_KEY.format(kind=document.kind, year=on.year)
-        sequence = int(NodeState.read(sequence_key, 0)) + 1
-        NodeState.write(sequence_key, sequence)
-        number = format_doc_number(short_code(identity), document.kind, on.year, sequence)
-        payload = {
-            "case_id": case_id,
-            "kind": document.kind,
-            "doc_number": number,
-            "year": on.year,
-            "sequence": sequence,
-            "issued_on": on.isoformat(),
-            "basis_event": document.basis.event_id,
-        }
-        appended = append_event(
-            actor=actor,
-            event_type=ISSUED_EVENT,
-            aggregate_kind=DOCUMENT_AGGREGATE,
-            aggregate_id=case_id,
-            payload=payload,
-            idempotency_key=key,
-        )
-        return _issued_from(appended.event)
+        number, sequence = reserve_number(document.kind, on)
+        return record_issued(case_id, document.kind, document.basis.event_id, number, sequence, on, actor)
+
+
+def reserve_number(kind: str, on: dt.date) -> tuple[str, int]:
+    """The next 文书编号 of ``kind`` in ``on``'s year at this station (inside the caller's transaction)."""
+    sequence_key = SEQUENCE_KEY.format(kind=kind, year=on.year)
+    sequence = int(NodeState.read(sequence_key, 0)) + 1
+    NodeState.write(sequence_key, sequence)
+    return format_doc_number(short_code(case_service.station()), kind, on.year, sequence), sequence
+
+
+def record_issued(
+    case_id: str, kind: str, basis_event: str, number: str, sequence: int, on: dt.date, actor: str
+) -> IssuedDocument:
+    """The ``document.issued`` event of a reserved number (inside the caller's transaction)."""
+    payload = {
+        "case_id": case_id,
+        "kind": kind,
+        "doc_number": number,
+        "year": on.year,
+        "sequence": sequence,
+        "issued_on": on.isoformat(),
+        "basis_event": basis_event,
+    }
+    appended = append_event(
+        actor=actor,
+        event_type=ISSUED_EVENT,
+        aggregate_kind=DOCUMENT_AGGREGATE,
+        aggregate_id=case_id,
+        payload=payload,
+        idempotency_key=_issue_key(case_id, kind, basis_event),
+    )
+    return _issued_from(appended.event)
 
 
 def display_name(username: str) -> str:
@@ -270,6 +331,8 @@ def build_document(
 ) -> Any:  # fmt: skip
     """The printing dataclass of one available document, numbered and signed when it is a numbered one."""
     facts = case_facts(record)
+    if document.basis.station_id != facts.identity.station_code:
+        facts = replace(facts, identity=_organ_identity(document.basis))  # the organ's notice, printed here
     issued_on = issued.issued_on if issued is not None else today()
     handler = display_name(document.basis.actor or acting_user)
     common: dict[str, Any] = {
