@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from fractions import Fraction
 
 import pytest
 
@@ -265,6 +266,13 @@ def test_grouping_by_township_and_county_adds_the_villages_to_their_township(app
     assert [(r.code, r.kpis.accepted, r.kpis.overdue) for r in by_township.rows] == [(TOWNSHIP, 4, 1)]
     assert [(r.code, r.name, r.kpis.accepted) for r in by_county.rows] == [(COUNTY, "示范县政务服务中心", 4)]
     assert by_township.total == by_county.total
+    # The village's hops count in its township's and county's figures: 3 trips, held 1/2, legs 4/3.
+    for row in (*by_township.rows, *by_county.rows):
+        assert (row.kpis.agent_trips, row.kpis.average_village_hold_days, row.kpis.average_transit_days) == (
+            3,
+            Fraction(1, 2),
+            Fraction(4, 3),
+        )
     assert [r.code for r in village_only.rows] == [VILLAGE]
     assert (village_only.total.accepted, village_only.total.via_proxy, village_only.total.with_gaps) == (
         2,
