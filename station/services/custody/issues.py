@@ -31,7 +31,7 @@ from ..log import events_of
 from ..reference import current_calendar
 from .common import REGISTRY_KEY, CustodyFolder, CustodyIssue, CustodyManifest, _iso, _now
 from .labels import note_received_elsewhere
-from .manifests import folder_here
+from .manifests import folder_here_in
 
 # --- the agent's folders and the home page's custody issues ------------------------------------------------
 
@@ -137,7 +137,7 @@ def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[
     held_states = [CaseState.VILLAGE_RECEIVED.value, CaseState.RESULT_READY.value]
     for record in CaseRecord.select().where(CaseRecord.state.in_(held_states)):
         events = events_of(CASE, record.id)  # read once: whether the folder is here, and how long it has been
-        if folder_here(record.id, events):
+        if folder_here_in(events, identity.station_code):
             holdings += holdings_from_events(record.id, _case_events(events), record.number)
     for anomaly in holding_anomalies(holdings, today=today, calendar=calendar, limits=limits):
         issue = StationIssue(

@@ -79,16 +79,18 @@ def _last_hand_over(case_id: str) -> Event | None:
     return None if row is None else parse_event(bytes(row.body))
 
 
-def folder_here(case_id: str, events: list[Event] | None = None) -> bool:
-    """Is the paper here? Not if the latest thing this station did with it was to hand it to an agent.
+def folder_here(case_id: str) -> bool:
+    """Is the paper here? Not if the latest thing this station did with it was to hand it to an agent."""
+    last = _last_hand_over(case_id)
+    return last is None or last.type == "case.custody_received"
 
-    ``events``: the case's events in log order (``events_of``) when the caller has read them already — the same
-    answer without another query."""
-    if events is None:
-        last = _last_hand_over(case_id)
-    else:
-        code = station().station_code
-        last = next((e for e in reversed(events) if e.type in _CUSTODY_WIRE and e.station_id == code), None)
+
+def folder_here_in(events: list[Event], station_code: str) -> bool:
+    """:func:`folder_here` answered from the case's events already read in log order (``events_of``), for a
+    caller that needs them anyway — no query."""
+    last = next(
+        (e for e in reversed(events) if e.type in _CUSTODY_WIRE and e.station_id == station_code), None
+    )
     return last is None or last.type == "case.custody_received"
 
 
