@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
+from casework.calendar import WorkingCalendar
 from casework.custody import (
     CONFLICT_CLASS,
     CustodyAnomaly,
@@ -32,7 +32,6 @@ from casework.custody import (
     pair_custody,
     to_moment,
 )
-from casework.events import CaseEvent
 from sync_protocol.canonical import canonical_bytes
 from sync_protocol.events import REHOME, Event, parse_event
 
@@ -45,13 +44,13 @@ from ..models import (
     CustodyIssue,
     CustodyPair,
     LogEvent,
-    Publication,
     Station,
     utcnow,
 )
 from .audit import record_audit
 from .conflicts import append_resolution
-from .projections import case_events
+from .projections import _case_event, case_events
+from .report_summaries import reference_calendar
 
 RECEIVED_NOTICE_DAYS = 60  # how long a station keeps hearing that a folder it sent arrived
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -66,12 +65,6 @@ _WIRE_TYPES = sorted({*_HOLDING, *(f"case.{t}" for t in _HOLDING), REHOME})
 def _local_type(event: Event) -> str:
     kind = event.effective_type
     return kind[len("case.") :] if kind.startswith("case.") else kind
-
-
-def _case_event(event: Event) -> CaseEvent:
-    return CaseEvent(
-        _local_type(event), event.effective_payload, event.wall_ms, event.actor, event.station_id
-    )
 
 
 def _cursor() -> CustodyCursor:
@@ -171,14 +164,6 @@ def _case_number(case_id: str) -> str:
     return record.case_number if record is not None else ""
 
 
-def central_calendar() -> WorkingCalendar:
-    """The shipped years plus every year central has published (the newest version of each)."""
-    calendar = default_calendar()
-    for row in Publication.select().where(Publication.kind == "calendar").order_by(Publication.version):
-        calendar = calendar.with_year(load_year_calendar(bytes(row.data)))
-    return calendar
-
-
 def _level_of(code: str) -> str | None:
     station = Station.get_or_none(Station.code == code)
     return station.level if station is not None else None
@@ -236,7 +221,7 @@ def refresh_custody(
 ) -> RefreshResult:
     """Read new custody events, pair them, and bring the class-D issues up to date, in one transaction."""
     today = today or dt.datetime.now(CHINA).date()
-    calendar = calendar or central_calendar()
+    calendar = calendar or reference_calendar()
     with write_transaction():
         cursor = _cursor()
         touched = _read_new_events(cursor)
