@@ -38,15 +38,36 @@ NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
 
 def route_events(source, target, case_id: str, version: int) -> None:
-    """What central's events part carries: the other station's events on the case (and its applicant)."""
+    """What central's events part carries: the other station's events on the case and its applicant."""
     with in_(source):
+        applicant = case_service.case_view(case_id).applicant_id
         rows = (
-            EventLog.select().where(EventLog.aggregate_kind.in_(("case", "applicant"))).order_by(EventLog.seq)
+            EventLog.select()
+            .where(
+                EventLog.aggregate_kind.in_(("case", "applicant")),
+                EventLog.aggregate_id.in_((case_id, applicant)),
+            )
+            .order_by(EventLog.seq)
         )
         bodies = [bytes(r.body) for r in rows]
     with in_(target), write_transaction():
         assert _apply_part("events", b"\n".join(bodies) + b"\n", version) is True
         assert case_service.case_view(case_id).case_no
+
+
+def carry_to_township(
+    village, township, case_id: str, sent: datetime = SENT, signed: datetime = SIGNED
+) -> None:
+    """The village sends the folder with its agent, the township learns the case and signs for the folder."""
+    with in_(village):
+        manifest = custody.create_manifest(
+            node_of(village).keys.signing_key, VILLAGE_ACTOR, [case_id], TOWNSHIP_CODE, "agent", sent
+        )
+        custody.dispatch_manifest(VILLAGE_ACTOR, manifest.id, sent)
+        [folder] = custody.manifest_folders(manifest.id)
+    route_events(village, township, case_id, 10)
+    with in_(township):
+        custody.receive_folder(node_of(township).keys.signing_key, TOWNSHIP_ACTOR, folder.label, signed)
 
 
 def village_case(app) -> case_service.CaseRecord:
@@ -71,15 +92,8 @@ def test_both_stations_report_the_hops_of_a_village_case(app, tmp_path):
         ),
     )
     case = village_case(village)
-    with in_(village):
-        manifest = custody.create_manifest(
-            node_of(village).keys.signing_key, VILLAGE_ACTOR, [case.id], TOWNSHIP_CODE, "agent", SENT
-        )
-        custody.dispatch_manifest(VILLAGE_ACTOR, manifest.id, SENT)
-        [folder] = custody.manifest_folders(manifest.id)
-    route_events(village, township, case.id, 10)
+    carry_to_township(village, township, case.id)
     with in_(township):
-        custody.receive_folder(node_of(township).keys.signing_key, TOWNSHIP_ACTOR, folder.label, SIGNED)
         accepted, problems = perform_action(
             TOWNSHIP_ACTOR, case.id, "accept", {}, "route-kpi-accept", SIGNED.date()
         )
