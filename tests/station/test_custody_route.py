@@ -5,10 +5,13 @@ goes back down the way it came — county → township → village — never str
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
+from station import create_app
 from station import db as dbmod
 from station.models import CaseRecord, EventLog
 from station.services import custody
@@ -18,7 +21,7 @@ from station.services.downstream import _apply_part
 from sync_protocol.events import build_event, parse_event
 from sync_protocol.hlc import HLC
 
-from .conftest import NETWORK, TOWNSHIP_CODE, VILLAGE_CODE
+from .conftest import NETWORK, TOWNSHIP_CODE, VILLAGE_CODE, build_instance
 from .test_custody import (
     AGENT_ACTOR,
     COUNTY_CODE,
@@ -28,11 +31,9 @@ from .test_custody import (
     in_,
     install_registry,
     labels_of,
-    make_app,
     node_of,
     receive_case,
     registry_for,
-    township_app,
 )
 
 COUNTY_ACTOR = Actor("county", "county_clerk")
@@ -80,11 +81,21 @@ def candidates(app) -> dict[str, list[str]]:
         }
 
 
+@pytest.fixture(scope="module")
+def county_template(tmp_path_factory) -> Path:
+    return build_instance(tmp_path_factory.mktemp("template") / "county", COUNTY_CODE, "county", "")
+
+
+def _open(template: Path, path: Path):
+    instance = shutil.copytree(template, path)
+    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, "HUEY_IMMEDIATE": True})
+
+
 @pytest.fixture
-def route(tmp_path, app):
+def route(tmp_path, app, township_template, county_template):
     village = app
-    township = township_app(tmp_path)
-    county = make_app(tmp_path / "county", COUNTY_CODE, "county", "")
+    township = _open(township_template, tmp_path / "township")
+    county = _open(county_template, tmp_path / "county")
     registry = registry_for(
         (village, VILLAGE_CODE, "village", TOWNSHIP_CODE),
         (township, TOWNSHIP_CODE, "township", COUNTY_CODE),
