@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peewee import fn
+
 from casework.caseview import CaseView, fold
 from casework.events import CaseEvent
 from casework.foldstate import FOLD_FINGERPRINT, view_from_state, view_state
@@ -305,26 +307,55 @@ def _central_seqs(event_ids: list[str]) -> dict[str, int]:
     return found
 
 
+def _logged_counts(case_ids: list[str]) -> dict[str, int]:
+    """How many station events the log holds for each case (the batch's own included)."""
+    from .conflicts import CENTRAL
+
+    counts: dict[str, int] = {}
+    for chunk in _chunks(case_ids):
+        query = (
+            LogEvent.select(LogEvent.aggregate_id, fn.COUNT(LogEvent.central_seq))
+            .where(
+                LogEvent.aggregate_kind == CASE_KIND,
+                LogEvent.aggregate_id.in_(chunk),
+                LogEvent.station_code != CENTRAL,
+            )
+            .group_by(LogEvent.aggregate_id)
+        )
+        counts.update(query.tuples())
+    return counts
+
+
 def _continued(ids: list[str], new_events: Mapping[str, Event]) -> dict[str, tuple[_Folded, list[Event]]]:
-    """The cases that can fold only their new events onto their stored state, with those events in causal
-    order. A case qualifies when its stored state was made by this code, it has no conflict that changes its fold
-    (``_fold_affecting_conflicts``: which events count and in what order), no new event is a rehome
-    (its content may be folded already), and every new event comes causally after the last one folded — then
-    folding the new events onto the stored view is folding all of them from the start."""
+    """The cases that can fold only their new events, in causal order, onto their stored state — or onto an
+    empty view when the log holds no other event of theirs (a case new in this batch). A case qualifies when it
+    has no conflict that changes its fold (``_fold_affecting_conflicts``: which events count and in what order),
+    no new event is a rehome (its content may be folded already), and either its stored state was made by this
+    code and every new event comes causally after the last one folded, or it has no row and its new events are all
+    the log holds of it — then folding the new events onto that view is folding all of them from the start."""
     from .conflicts import CENTRAL
 
     new_by_case: dict[str, list[Event]] = {}
     for event in new_events.values():
         if event.aggregate_kind == CASE_KIND and event.station_id != CENTRAL:
             new_by_case.setdefault(event.aggregate_id, []).append(event)
-    candidates = [case_id for case_id in ids if case_id in new_by_case]
+    conflicted = _fold_affecting_conflicts([case_id for case_id in ids if case_id in new_by_case])
+    candidates = [
+        case_id
+        for case_id in ids
+        if case_id in new_by_case
+        and case_id not in conflicted
+        and not any(e.type == REHOME for e in new_by_case[case_id])
+    ]
     stored = _stored_rows(candidates)
-    conflicted = _fold_affecting_conflicts(candidates)
+    counts = _logged_counts([case_id for case_id in candidates if case_id not in stored])
     out: dict[str, tuple[_Folded, list[Event]]] = {}
     for case_id in candidates:
         events = sorted(new_by_case[case_id], key=_causal_key)
         row = stored.get(case_id)
-        if row is None or case_id in conflicted or any(e.type == REHOME for e in events):
+        if row is None:
+            if counts.get(case_id) == len(events):
+                out[case_id] = (_Folded(CaseView(), events[0].station_id, _causal_key(events[0]), 0), events)
             continue
         folded = _stored(*row)
         if folded is not None and _causal_key(events[0]) > folded.last:

@@ -101,7 +101,7 @@ def test_later_events_continue_from_the_stored_view(handed_over, refolded):
     """Village first, then the township's custody receipt and acceptance (later clocks): the case continues."""
     with fresh_central(handed_over) as client:
         deliver(client, handed_over, whole_log(handed_over, VILLAGE))
-        assert "case-v0" in refolded[-1]  # a new case: folded from its events
+        assert refolded[-1] == set()  # new cases: their events are all the log holds of them
         deliver(client, handed_over, whole_log(handed_over, TOWNSHIP))
         assert "case-v0" not in refolded[-1]
         assert CaseRecord.get_by_id("case-v0").state == "accepted"
@@ -116,6 +116,17 @@ def test_events_that_sort_before_the_stored_view_fold_the_case_again(handed_over
         deliver(client, handed_over, whole_log(handed_over, VILLAGE))
         assert "case-v0" in refolded[-1]
         assert CaseRecord.get_by_id("case-v0").state == "accepted"
+        assert_rows_are_folds_from_scratch()
+
+
+def test_a_case_without_a_row_but_with_logged_events_folds_them_all(handed_over, refolded):
+    """A row lost or never made (a database from before rows kept their fold): the log's events all count."""
+    with fresh_central(handed_over) as client:
+        deliver(client, handed_over, whole_log(handed_over, VILLAGE))
+        CaseRecord.delete().where(CaseRecord.case_id == "case-v0").execute()
+        deliver(client, handed_over, whole_log(handed_over, TOWNSHIP))
+        assert "case-v0" in refolded[-1]
+        assert CaseRecord.get_by_id("case-v0").origin_station == VILLAGE
         assert_rows_are_folds_from_scratch()
 
 
