@@ -99,12 +99,17 @@ def _epoch_links(station_code: str) -> dict[int, tuple[int, int]]:
     return links
 
 
+_DETECTION_COLUMNS = [
+    f for f in CaseRecord._meta.sorted_fields if f.name != "fold_state"
+]  # not the fold: large
+
+
 def _case_records(events: list[Event]) -> dict[str, CaseRecord]:
     """The batch's case rows as central held them before the batch, in one ``IN`` query per chunk."""
     ids = sorted({e.aggregate_id for e in events if e.aggregate_kind == "case" and e.aggregate_id})
     found: dict[str, CaseRecord] = {}
     for i in range(0, len(ids), 500):
-        for case in CaseRecord.select().where(CaseRecord.case_id.in_(ids[i : i + 500])):
+        for case in CaseRecord.select(*_DETECTION_COLUMNS).where(CaseRecord.case_id.in_(ids[i : i + 500])):
             found[case.case_id] = case
     return found
 

@@ -366,6 +366,8 @@ def _release_held(
 def _absorb_held(event_ids: list[str], station_code: str, batch_id: int) -> None:
     """Held copies of events this batch just appended are no longer held; a batch that only waited for those
     events is complete (its events reached the log through another batch)."""
+    if not event_ids or not HeldEvent.select().where(HeldEvent.station_code == station_code).exists():
+        return  # the usual case: nothing of this station is held, so no need to look up every id
     rows = list(
         HeldEvent.select(HeldEvent.id, HeldEvent.batch_id)
         .where(HeldEvent.station_code == station_code, HeldEvent.event_id.in_(event_ids))
