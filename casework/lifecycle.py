@@ -327,11 +327,14 @@ def _check_item_levels(
     if decision_level is None:
         return
     if action in DECISION_ACTIONS and level is not decision_level:
+        forwards = level is Level.TOWNSHIP and decision_level is Level.COUNTY  # a lower organ examines (§43)
         raise TransitionError(
             message(
                 "not_decision_level",
-                "本事项由{decide_zh}级决定，{level_zh}级不能作出决定",
-                "This item is decided at {decide} level, not at {level} level",
+                "本事项由{decide_zh}级决定，{level_zh}级不能作出决定"
+                + ("；请初审后上报" if forwards else ""),
+                "This item is decided at {decide} level, not at {level} level"
+                + ("; examine it and forward it (上报)" if forwards else ""),
                 decide=decision_level.value,
                 decide_zh=_LEVEL_ZH[decision_level],
                 level=level.value,
@@ -348,11 +351,31 @@ def _check_item_levels(
         )
 
 
-def allowed_actions(state: CaseState | None, level: Level, role: Role) -> list[str]:
-    """Actions the table allows here (guards such as open gaps are checked by :func:`check_transition`)."""
-    return sorted(
-        {t.action for t in TRANSITIONS if state in t.from_states and level in t.levels and role in t.roles}
-    )
+def allowed_actions(
+    state: CaseState | None,
+    level: Level,
+    role: Role,
+    *,
+    acceptance_level: Level | None = None,
+    decision_level: Level | None = None,
+) -> list[str]:
+    """Actions the table allows here and, when the pinned item's levels are given, that the item allows at this
+    level (only the deciding level decides; a lower level forwards). Guards such as open gaps are checked by
+    :func:`check_transition`."""
+    table = {
+        t.action for t in TRANSITIONS if state in t.from_states and level in t.levels and role in t.roles
+    }
+    return sorted(a for a in table if _item_allows(a, level, acceptance_level, decision_level))
+
+
+def _item_allows(
+    action: str, level: Level, acceptance_level: Level | None, decision_level: Level | None
+) -> bool:
+    try:
+        _check_item_levels(action, level, acceptance_level, decision_level)
+    except TransitionError:
+        return False
+    return True
 
 
 _LEVEL_ZH = {Level.VILLAGE: "村", Level.TOWNSHIP: "乡镇", Level.COUNTY: "县", Level.CENTRAL: "中心"}

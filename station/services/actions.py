@@ -257,12 +257,18 @@ def paper_here(case_id: str) -> bool:
     return folder_here(case_id)
 
 
+def decision_level(view: CaseView) -> Level:
+    """The level that decides the case's pinned item (catalog ``decision_level``): only it decides (准予/不予);
+    a lower accepting level examines and forwards (上报), a village only receives and sends on."""
+    return current_catalog().item(view.item_code, view.item_version).decision_level
+
+
 def available_actions(view: CaseView, level: str, role: str | None, *, paper: bool = True) -> list[str]:
-    """Form actions the lifecycle table allows this role at this level, in the table's order; ``paper``: whether
-    the case's folder is here (see :func:`paper_here`)."""
+    """Form actions the lifecycle table allows this role at this level for the case's item (decided only at its
+    decision level), in the table's order; ``paper``: whether the case's folder is here (see :func:`paper_here`)."""
     if role is None or view.state is None:
         return []
-    allowed = set(allowed_actions(view.state, Level(level), Role(role)))
+    allowed = set(allowed_actions(view.state, Level(level), Role(role), decision_level=decision_level(view)))
     # Guards the table leaves to check_transition, applied here so the page offers only what can succeed.
     hidden = {"resume"} if not view.paused else {"pause"}
     if not paper:
@@ -276,7 +282,7 @@ def available_actions(view: CaseView, level: str, role: str | None, *, paper: bo
     return [a for a in FORM_ACTIONS if a in allowed and a not in hidden]
 
 
-def _transition(view: CaseView, action: str, actor: Actor):
+def _transition(view: CaseView, action: str, actor: Actor, item: Item):
     return check_transition(
         view.state,
         action,
@@ -285,7 +291,13 @@ def _transition(view: CaseView, action: str, actor: Actor):
         open_gaps=len(view.open_gaps),
         granted=None if view.decision is None else view.decision == "granted",
         already_extended=view.extended,
+        decision_level=item.decision_level,
     )
+
+
+def completes_here(item: Item, level: str) -> bool:
+    """即办件 done at this window in one go (accept, grant, hand over): only where the item is decided."""
+    return item.is_immediate and item.decision_level is Level(level)
 
 
 def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: str,
@@ -298,8 +310,9 @@ def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: s
         if find_by_idempotency_key(token) is not None:
             return CaseRecord.get_by_id(case_id), {}
         view = case_view(case_id)
+        item = current_catalog().item(view.item_code, view.item_version)
         try:
-            intent = _transition(view, action, actor)
+            intent = _transition(view, action, actor, item)
         except TransitionError as e:
             return None, {"action": e.message}
         if action in NEEDS_PAPER and not paper_here(case_id):
@@ -311,7 +324,6 @@ def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: s
                     "('Receive folders') before notifying the applicant or handing it over",
                 )
             }
-        item = current_catalog().item(view.item_code, view.item_version)
         problems: Problems = {}
         event_type, build = BUILDERS[action]
         payload = build(Inputs(form, view, item, on), problems)

@@ -6,7 +6,10 @@ from casework.catalog import demo_catalog
 from casework.identifiers import citizen_id_check_char
 
 LOW_INCOME = (
-    "GF00201000"  # 最低生活保障申请: village receives, township accepts; two materials may be deferred
+    "GF00201000"  # 最低生活保障申请: village receives, township accepts, county decides; two may be deferred
+)
+TEMPORARY_RELIEF = (
+    "GF00203000"  # 临时救助申请: village receives, township accepts and decides; one may be deferred
 )
 
 

@@ -1,14 +1,21 @@
+import shutil
+
 import pytest
 
+from station import create_app
+from station import db as dbmod
+from station.errors import ActionRefusedError
 from station.models import CaseRecord, EventLog
 from station.services import actions
 from station.services.cases import Actor, IntakeForm, case_view, receive_application
 
-from .conftest import csrf_token, login
-from .helpers import LOW_INCOME, citizen_id, intake_data
+from .conftest import build_instance, csrf_token, login
+from .helpers import LOW_INCOME, TEMPORARY_RELIEF, citizen_id, intake_data
 
 CLERK = Actor("township", "township_clerk")
 IMMEDIATE = "GG00101000"  # 城乡居民基本养老保险参保登记: 即办件 at the township
+DISABILITY_CARD = "QR00402000"  # 残疾人证新办: the county accepts and decides
+COUNTY_CODE = "990101000000"
 
 
 def _receive(app, item_code=LOW_INCOME, token="t-receive"):
@@ -27,7 +34,7 @@ def _act(case_id, action, token, **form):
 
 
 def test_full_journey_correction_accept_grant_ready_deliver(township_app):
-    case = _receive(township_app)
+    case = _receive(township_app, item_code=TEMPORARY_RELIEF)  # the township decides it
     assert case.state == "received"
     first = next(iter(case_view(case.id).materials))
     _act(case.id, "request_correction", "t1", **{f"fix_{first}": "1", f"problem_{first}": "复印件不清晰"})
@@ -55,7 +62,7 @@ def test_action_not_allowed_from_the_state_says_so_in_chinese(township_app):
 
 
 def test_refusal_needs_reasons_and_keeps_nothing(township_app):
-    case = _receive(township_app)
+    case = _receive(township_app, item_code=TEMPORARY_RELIEF)
     _act(case.id, "accept", "a1")
     record, problems = actions.perform_action(CLERK, case.id, "decide_refuse", {"reasons": "  "}, "r1")
     assert record is None and "理由" in problems["reasons"].text("zh")
@@ -117,11 +124,18 @@ def test_an_agent_never_rates_for_the_applicant(township_app):
 def test_case_page_offers_the_actions_and_a_failed_form_keeps_the_text(township_app):
     client = township_app.test_client()
     login(client, "township")
-    path = f"/cases/new/{LOW_INCOME}"
-    client.post(path, data={**intake_data("web1", decision="accept"), "csrf_token": csrf_token(client, path)})
+    path = f"/cases/new/{TEMPORARY_RELIEF}"
+    client.post(
+        path,
+        data={
+            **intake_data("web1", item_code=TEMPORARY_RELIEF, decision="accept"),
+            "csrf_token": csrf_token(client, path),
+        },
+    )
     case = CaseRecord.get()
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "准予" in page and "不予" in page and "撤回" in page
+    assert f"/cases/{case.id}/act/forward" not in page  # the township decides this item: nothing to forward
     token = csrf_token(client, f"/cases/{case.id}")
     response = client.post(
         f"/cases/{case.id}/act/decide_refuse",
@@ -181,3 +195,110 @@ def test_notes_are_kept_on_the_case(township_app):
     actions.add_note(CLERK, case.id, "申请人下午补交材料", "n1")
     actions.add_note(CLERK, case.id, "申请人下午补交材料", "n1")
     assert case_view(case.id).notes == ["申请人下午补交材料"]
+
+
+def test_a_township_cannot_decide_an_item_the_county_decides(township_app):
+    case = _receive(township_app)  # 低保: the township accepts and examines, the county decides
+    _act(case.id, "accept", "c-accept")
+    offered = actions.available_actions(case_view(case.id), "township", "township_clerk")
+    assert "forward" in offered and not {"decide_grant", "decide_refuse"} & set(offered)
+    for action, form in (("decide_grant", {}), ("decide_refuse", {"reasons": "不符合条件"})):
+        record, problems = actions.perform_action(CLERK, case.id, action, form, f"c-{action}")
+        assert record is None
+        assert problems["action"].text("zh") == "本事项由县级决定，乡镇级不能作出决定；请初审后上报"
+        assert problems["action"].text("en") == (
+            "This item is decided at county level, not at township level; examine it and forward it (上报)"
+        )
+    assert CaseRecord.get_by_id(case.id).state == "accepted"
+    assert not EventLog.select().where(EventLog.event_type == "case.decided").exists()
+    assert _act(case.id, "forward", "c-forward", opinion="初审同意").state == "forwarded"
+    offered = actions.available_actions(case_view(case.id), "township", "township_clerk")
+    assert not {"decide_grant", "decide_refuse", "forward"} & set(offered)
+
+
+def test_a_township_cannot_forward_an_item_it_decides(township_app):
+    case = _receive(township_app, item_code=TEMPORARY_RELIEF, token="t-own")
+    _act(case.id, "accept", "o-accept")
+    assert "forward" not in actions.available_actions(case_view(case.id), "township", "township_clerk")
+    record, problems = actions.perform_action(CLERK, case.id, "forward", {"opinion": "同意"}, "o-forward")
+    assert record is None and "无需上报" in problems["action"].text("zh")
+    assert "nothing to forward" in problems["action"].text("en")
+
+
+def test_a_forged_decision_post_at_the_township_is_refused_and_writes_nothing(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    path = f"/cases/new/{LOW_INCOME}"
+    client.post(
+        path, data={**intake_data("web-c", decision="accept"), "csrf_token": csrf_token(client, path)}
+    )
+    case = CaseRecord.get()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{case.id}/act/forward" in page and "上报" in page
+    assert "/act/decide_grant" not in page and "/act/decide_refuse" not in page
+    before = EventLog.select().count()
+    token = csrf_token(client, f"/cases/{case.id}")
+    response = client.post(
+        f"/cases/{case.id}/act/decide_grant", data={"csrf_token": token, "token": "forged1"}
+    )
+    assert response.status_code == 422
+    assert "本事项由县级决定，乡镇级不能作出决定" in response.get_data(as_text=True)
+    response = client.post(
+        f"/cases/{case.id}/act/decide_grant?lang=en", data={"csrf_token": token, "token": "forged2"}
+    )
+    assert "This item is decided at county level, not at township level" in response.get_data(as_text=True)
+    assert EventLog.select().count() == before
+    assert CaseRecord.get_by_id(case.id).state == "accepted"
+
+
+def test_complete_on_the_spot_only_where_the_item_is_decided(township_app):
+    # 养老保险待遇资格认证 is an immediate item the county decides: a township window cannot finish it alone.
+    case = _receive(township_app, item_code="GG00902000", token="imm-county")
+    before = EventLog.select().count()
+    with pytest.raises(ActionRefusedError, match="本事项由县级决定"):
+        actions.complete_on_the_spot(CLERK, case.id, "spot-c", signed_by="张三")
+    assert EventLog.select().count() == before and CaseRecord.get_by_id(case.id).state == "received"
+    client = township_app.test_client()
+    login(client, "township")
+    assert f"/cases/{case.id}/complete" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+@pytest.fixture(scope="module")
+def county_template(tmp_path_factory):
+    return build_instance(tmp_path_factory.mktemp("template") / "county", COUNTY_CODE, "county", "")
+
+
+@pytest.fixture
+def county_app(tmp_path, county_template):
+    instance = shutil.copytree(county_template, tmp_path / "county")
+    app = create_app({"INSTANCE_PATH": str(instance), "TESTING": True, "HUEY_IMMEDIATE": True})
+    with dbmod.bound(app.extensions["station"].database):
+        yield app
+
+
+def test_the_county_decides_an_item_it_decides(county_app):
+    county = Actor("county", "county_clerk")
+    data = intake_data("k-receive", item_code=DISABILITY_CARD)
+    form = IntakeForm(
+        token="k-receive", item_code=DISABILITY_CARD, applicant_name=data["applicant_name"],
+        id_number=data["id_number"], phone=data["phone"],
+        materials={k[9:]: v for k, v in data.items() if k.startswith("material_")},
+    )  # fmt: skip
+    case = receive_application(county_app.extensions["station"].keys.field_cipher, county, form)
+    record, problems = actions.perform_action(county, case.id, "accept", {}, "k-accept")
+    assert problems == {} and record.state == "accepted"
+    offered = actions.available_actions(case_view(case.id), "county", "county_clerk")
+    assert {"decide_grant", "decide_refuse"} <= set(offered) and "forward" not in offered
+    client = county_app.test_client()
+    login(client, "county")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{case.id}/act/decide_grant" in page
+    response = client.post(
+        f"/cases/{case.id}/act/decide_grant",
+        data={
+            "csrf_token": csrf_token(client, f"/cases/{case.id}"),
+            "token": "k-grant",
+            "document_no": "残联〔2026〕1号",
+        },
+    )
+    assert response.status_code == 302 and CaseRecord.get_by_id(case.id).state == "decided_granted"
