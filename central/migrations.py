@@ -116,6 +116,11 @@ def m0011_case_fold_state(db: Database) -> None:
         db.execute_sql("ALTER TABLE cases ADD COLUMN fold_state TEXT")
 
 
+def m0012_downstream_sent(db: Database) -> None:
+    """Which routed events each station's bundles carried: downstream events parts become incremental."""
+    db.create_tables(models.MODELS_0012)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0001_accounts_stations,
     m0002_ingest,
@@ -128,6 +133,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     m0009_duplicate_tokens,
     m0010_route_times,
     m0011_case_fold_state,
+    m0012_downstream_sent,
 )
 
 

@@ -15,6 +15,7 @@ from peewee import (
     BlobField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateField,
     DateTimeField,
     IntegerField,
@@ -333,6 +334,20 @@ class DownstreamBundle(BaseModel):
         indexes = ((("station_code", "version"), True),)
 
 
+class DownstreamSent(BaseModel):
+    """A routed event (by its central_seq) a station's bundle carried, and the newest bundle version that carried
+    it: a station that applied that version holds it, so later bundles carry only what it does not hold yet
+    (bundles.events_part; SYNC-DESIGN §10)."""
+
+    station_code = CharField(max_length=12)
+    central_seq = BigIntegerField()
+    bundle_version = IntegerField()
+
+    class Meta:
+        table_name = "downstream_sent"
+        primary_key = CompositeKey("station_code", "central_seq")
+
+
 class Conflict(BaseModel):
     """A conflict record (冲突): class A–G, an owner (the station whose event arrived second) and an age.
 
@@ -539,4 +554,5 @@ MODELS_0004 = (KpiCaseSummary,)
 MODELS_0005 = (CustodyPair, CustodyHolding, CustodyIssue, CustodyCursor)
 MODELS_0006 = (Conflict,)
 MODELS_0009 = (DuplicateToken,)
+MODELS_0012 = (DownstreamSent,)
 APPEND_ONLY_TABLES = ("audit_log", "central_log")
