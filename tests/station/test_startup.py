@@ -37,3 +37,25 @@ def test_every_response_carries_the_servers_own_wall_and_cpu_time(client):
         match = re.fullmatch(r"app;dur=(\d+\.\d+), cpu;dur=(\d+\.\d+)", timing)
         assert match, (path, timing)
         assert float(match.group(1)) > 0
+
+
+def test_requests_leave_the_write_ahead_log_in_place(instance: Path):
+    """Each request opens and closes its own connection; were it the last one open, SQLite would checkpoint and
+    delete the WAL on every close (fsyncs, files created again by the next request). The app holds one open."""
+    import time
+    import urllib.request
+
+    from tests.support.servers import NodeProcess, console_script
+
+    node = NodeProcess(
+        [console_script("yiciban-station"), "serve", "--instance", str(instance), "--port", "0"]
+    )
+    try:
+        url = node.url()
+        for _ in range(3):
+            with urllib.request.urlopen(url + "/login", timeout=10) as reply:
+                assert reply.status == 200 and "Server-Timing" in reply.headers
+        time.sleep(0.5)  # the request's connection is closed after the body is sent
+        assert (instance / "station.db-wal").exists() and (instance / "station.db-shm").exists()
+    finally:
+        assert node.stop() == 0
