@@ -393,17 +393,28 @@ def classify_late_event(*, merged_into: str | None, closed: bool, changes_outcom
     )
 
 
+_INTEGRITY_WORDS = {
+    "fork": ("同一位置出现了不同的事件（站点数据可能被旧备份覆盖）", "a different event at a position already held (a store put back from an old copy?)"),
+    "revoked_key": ("由已吊销的密钥签名", "signed by a revoked key"),
+    "epoch_review": ("站点开启了新纪元（从备份恢复），待授权", "the station opened a new epoch (restored from a backup) and waits for authorization"),
+    "unknown_key": ("签名密钥未登记", "signed by a key that is not enrolled"),
+}  # fmt: skip
+
+
 def classify_integrity(reason_code: str) -> Resolution:
     """Class G (fork, revoked/stale/unknown key): never automatic."""
+    what_zh, what_en = _INTEGRITY_WORDS.get(reason_code, (reason_code, reason_code))
     return Resolution(
         ConflictClass.G,
         False,
         "quarantine",
         _r(
             "integrity",
-            "完整性问题（{reason}），已隔离待审",
-            "Integrity problem ({reason}): quarantined for review",
+            "完整性问题：{what_zh}，已隔离待审",
+            "Integrity problem: {what_en}; quarantined for review",
             reason=reason_code,
+            what_zh=what_zh,
+            what_en=what_en,
         ),
     )
 

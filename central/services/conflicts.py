@@ -32,6 +32,7 @@ from casework.merge import (
 )
 from casework.wire import casework_type
 from sync_protocol.concurrency import AppliedEvent, check_concurrency
+from sync_protocol.errors import ProtocolError
 from sync_protocol.events import EPOCH_OPEN, REHOME, Event, build_event, epoch_open_event, parse_event
 from sync_protocol.hlc import HLC
 from sync_protocol.schema import ZERO_ID
@@ -558,9 +559,35 @@ def list_conflicts(status: str | None, conflict_class: str | None, limit: int, o
 
 
 def conflict_sides(conflict: Conflict) -> tuple[list[Event], Event | None]:
+    """Both sides of a conflict: what central holds, and the event that arrived. An integrity conflict's event
+    is not in the log: it is read from the fork evidence or the quarantine, and set against the event central
+    holds at that position (or the one it should have followed)."""
+    from ..models import ForkEvidence, QuarantinedEvent
+
     ids = json.loads(conflict.applied_event_ids or "[]")
     applied = [
         parse_event(bytes(r.body)) for r in LogEvent.select(LogEvent.body).where(LogEvent.event_id.in_(ids))
     ]
     incoming_row = LogEvent.get_or_none(LogEvent.event_id == conflict.incoming_event_id)
-    return applied, parse_event(bytes(incoming_row.body)) if incoming_row else None
+    if incoming_row is not None:
+        return applied, parse_event(bytes(incoming_row.body))
+    if conflict.conflict_class != "G" or not conflict.incoming_event_id:
+        return applied, None
+    fork = ForkEvidence.get_or_none(ForkEvidence.incoming_event_id == conflict.incoming_event_id)
+    held = QuarantinedEvent.get_or_none(QuarantinedEvent.event_id == conflict.incoming_event_id)
+    body = bytes(fork.incoming_body) if fork is not None else bytes(held.body) if held is not None else None
+    try:
+        incoming = parse_event(body) if body else None
+    except ProtocolError:
+        return applied, None
+    if incoming is not None and not applied:
+        for seq in (incoming.seq, incoming.seq - 1):
+            row = LogEvent.get_or_none(
+                LogEvent.station_code == incoming.station_id,
+                LogEvent.epoch == incoming.epoch,
+                LogEvent.seq == seq,
+            )
+            if row is not None:
+                applied = [parse_event(bytes(row.body))]
+                break
+    return applied, incoming

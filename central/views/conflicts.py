@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from ..auth import current_user, requires_roles
 from ..errors import NotFoundError
-from ..models import Conflict, utcnow
+from ..labels import case_state_label
+from ..models import Conflict, Station, utcnow
 from ..roles import CENTRAL_ADMIN, REVIEWERS
 from ..services.conflicts import HUMAN_CHOICES, choices_for, conflict_sides, list_conflicts, resolve
 from ..services.duplicates import duplicate_cases
@@ -51,6 +52,37 @@ def choice_labels() -> dict[str, str]:
     }
 
 
+def field_labels() -> dict[str, str]:
+    return {"phone": _("Phone"), "address": _("Address"), "name": _("Name")}
+
+
+def readable_payload(payload: dict) -> list[tuple[str, str]]:
+    """The facts of one side of a conflict in words (state change, the detail edited, reasons, note, case
+    number); the raw payload stays below it for the record."""
+    facts = []
+    if payload.get("to"):
+        before = case_state_label(payload["from"]) if payload.get("from") else "—"
+        facts.append((_("State"), f"{before} → {case_state_label(payload['to'])}"))
+    if "field" in payload and "new" in payload:
+        name = field_labels().get(payload["field"], payload["field"])
+        facts.append((_("Detail changed"), f"{name}: {payload.get('old') or '—'} → {payload['new']}"))
+    if payload.get("case_no"):
+        facts.append((_("Case number"), str(payload["case_no"])))
+    reasons = payload.get("reasons") or ([payload["reason"]] if payload.get("reason") else [])
+    if reasons:
+        facts.append((_("Reason"), "；".join(str(r) for r in reasons)))
+    if payload.get("text"):
+        facts.append((_("Note"), str(payload["text"])))
+    return facts
+
+
+def station_names(codes) -> dict[str, str]:
+    return {
+        row.code: row.name
+        for row in Station.select(Station.code, Station.name).where(Station.code.in_(list(codes)))
+    }
+
+
 @bp.route("/")
 @requires_roles(*REVIEWERS)
 def list_all():
@@ -71,6 +103,7 @@ def list_all():
         classes=CLASSES,
         class_labels=class_labels(),
         status_labels=status_labels(),
+        station_names=station_names({c.station_code for c in rows[:size]}),
         now=utcnow(),
     )
 
@@ -98,6 +131,8 @@ def show(conflict_id: int):
         status_labels=status_labels(),
         choices=choices,
         cases=duplicate_cases(conflict) if conflict.conflict_class == "C" else [],
+        readable_payload=readable_payload,
+        station_names=station_names({conflict.station_code, *(e.station_id for e in applied)}),
         now=utcnow(),
     )
 

@@ -172,3 +172,9 @@ def test_duplicate_token_matches_one_person_and_item_under_one_network_key_only(
     assert "11010519491231002X" not in token and len(token) == 64
     with pytest.raises(ValueError):
         duplicate_token(b"short", "11010519491231002X", "LOW_INCOME")
+
+
+def test_class_g_says_what_happened_in_words():
+    fork = classify_integrity("fork").reason
+    assert "旧备份" in fork.text("zh") and "old copy" in fork.text("en")
+    assert "odd_code" in classify_integrity("odd_code").reason.text("zh")  # an unknown code is still shown

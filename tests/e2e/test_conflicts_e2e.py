@@ -266,7 +266,8 @@ def test_a_store_put_back_from_an_old_copy_forks_and_the_admin_closes_it(network
     v.ok(v.submit("/sync/", {}, form_action="/sync/now"), warnings=True)
     [conflict] = [c for c in conflicts_of(central, case_id) if c.conflict_class == "G"]
     assert (conflict.status, conflict.station_code) == ("open", VILLAGE[0])
-    resolve_in_ui(admin, conflict, "dismiss", shows=("完整性问题",))
+    # Both sides: the note central holds, and the put-back store's note that claims to follow another event.
+    resolve_in_ui(admin, conflict, "dismiss", shows=("完整性问题", "旧备份", "原记录", "再一条记录"))
     sync(township)
     v.ok(v.submit("/sync/", {}, form_action="/sync/now"), warnings=True)
     for station in (village, township):
