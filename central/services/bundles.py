@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from peewee import fn
 
 from casework.wire import wire_type
 from sync_protocol.authorization import encode_authorizations
@@ -29,6 +31,7 @@ from ..models import (
     Batch,
     CaseRecord,
     DownstreamBundle,
+    DownstreamSent,
     LogEvent,
     QuarantinedEvent,
     Station,
@@ -50,7 +53,21 @@ class IssuedBundle:
     data: bytes
 
 
-def current_parts(station_code: str) -> dict[str, BundlePart]:
+@dataclass(frozen=True)
+class RoutedEvents:
+    """The events part for one bundle and the central_seq of every event it carries (recorded once issued)."""
+
+    part: BundlePart
+    seqs: list[int] = field(default_factory=list)
+
+
+def current_parts(station_code: str, held: int = 0) -> dict[str, BundlePart]:
+    """Every part a bundle for the station would carry now; ``held``: the bundle version the station holds (the
+    events part carries only routed events no bundle up to that version carried)."""
+    return _current_parts(station_code, held)[0]
+
+
+def _current_parts(station_code: str, held: int) -> tuple[dict[str, BundlePart], list[int]]:
     parts: dict[str, BundlePart] = {}
     ack = Ack.select().where(Ack.station_code == station_code).order_by(Ack.version.desc()).first()
     if ack is not None:
@@ -72,9 +89,9 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     decisions = decisions_part(station_code)
     if decisions is not None:
         parts["decisions"] = decisions
-    routed = events_part(station_code)
+    routed = routed_events(station_code, held)
     if routed is not None:
-        parts["events"] = routed
+        parts["events"] = routed.part
     authorizations = authorizations_for(station_code)
     if authorizations:
         parts["authorizations"] = BundlePart(
@@ -95,20 +112,23 @@ def current_parts(station_code: str) -> dict[str, BundlePart]:
     from .duplicates import netkey_part
 
     parts["netkey"] = netkey_part(current_runtime().keys.field_data_key)  # sealed: the station's key only
-    return parts
+    return parts, routed.seqs if routed is not None else []
 
 
 def decisions_part(station_code: str) -> BundlePart | None:
-    """Central's own events (conflict resolutions) that concern the station: those naming it, those on cases it
-    serves (as the events part routes them: its own, a township's villages') and those naming such a case (both
+    """Central's own events (conflict resolutions) that concern the station: those naming it, those on cases
+    routed to it (:func:`routed_cases`) and those naming such a case (both
     cases of a duplicate). Newline-terminated event bodies, oldest first, like a batch's events section; the part
     version is the central_seq of the newest one."""
     from .conflicts import CENTRAL
 
     station = Station.get_or_none(Station.code == station_code)
-    served = _served_stations(station) if station is not None else [station_code]
-    cases = CaseRecord.select(CaseRecord.case_id).where(
-        CaseRecord.origin_station.in_(served) | CaseRecord.owner_station.in_(served)
+    cases = (
+        routed_cases(station)
+        if station is not None
+        else CaseRecord.select(CaseRecord.case_id).where(
+            (CaseRecord.origin_station == station_code) | (CaseRecord.owner_station == station_code)
+        )
     )
     rows = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
@@ -152,7 +172,7 @@ EVENTS_PART_CAP = 15 * 1024 * 1024
 
 
 def _served_stations(station: Station) -> list[str]:
-    """Whose cases a station sees: its own, and for a township its villages, for a county its whole area."""
+    """The station and every station below it (a township's villages; a county's townships and their villages)."""
     codes = [station.code]
     frontier = [station.code]
     while frontier:
@@ -160,6 +180,27 @@ def _served_stations(station: Station) -> list[str]:
         codes.extend(children)
         frontier = children
     return codes
+
+
+def routed_cases(station: Station):
+    """The cases central routes to a station (a query of case ids). A village or a township: the cases it or a
+    station below it received or holds (a township accepts its villages' cases, 代办). A county: only the cases it
+    must see — its own, those whose folder it holds or is on its way to it, those forwarded (上报) from its area and
+    awaiting its decision, and those it has acted on — never every case of its area."""
+    served = _served_stations(station)
+    if station.level != "county":
+        return CaseRecord.select(CaseRecord.case_id).where(
+            CaseRecord.origin_station.in_(served) | CaseRecord.owner_station.in_(served)
+        )
+    acted = LogEvent.select(LogEvent.aggregate_id).where(
+        (LogEvent.station_code == station.code) & (LogEvent.aggregate_kind == "case")
+    )
+    return CaseRecord.select(CaseRecord.case_id).where(
+        (CaseRecord.origin_station == station.code)
+        | (CaseRecord.owner_station == station.code)
+        | ((CaseRecord.state == "forwarded") & CaseRecord.origin_station.in_(served))
+        | CaseRecord.case_id.in_(acted)
+    )
 
 
 def _lost_own_positions(station_code: str) -> list[tuple[int, int]]:
@@ -192,17 +233,26 @@ def _applicants_received_elsewhere(cases, station_code: str) -> list[str]:
     return sorted({parse_event(bytes(body)).payload["applicant_id"] for (body,) in rows.tuples()})
 
 
-def events_part(station_code: str) -> BundlePart | None:
-    """Station events the station should hold but did not write here: other stations' events on the cases it
-    serves (routing: the origin, the current handler, a township's villages), and its own events a restore lost.
-    Newline-terminated bodies in central order; the newest that fit under the cap; version = newest central_seq."""
+def events_part(station_code: str, held: int = 0) -> BundlePart | None:
+    """The events part a bundle for the station would carry now (see :func:`routed_events`)."""
+    routed = routed_events(station_code, held)
+    return routed.part if routed is not None else None
+
+
+def routed_events(station_code: str, held: int = 0) -> RoutedEvents | None:
+    """Station events the station should hold but did not write here and no bundle up to version ``held`` (the one
+    it holds) carried to it: other stations' events on the cases routed to it (:func:`routed_cases`) and the
+    applicants of those cases, and its own events a restore lost. Each event reaches a station once; a bundle it
+    never applied is carried again by the next snapshot. Newline-terminated bodies in central order, the oldest
+    that fit under the cap (the rest follow in the next bundle).
+
+    The part's version is the central log position up to which the station now holds every routed event on the
+    aggregates in the part (the newest in the log, or the newest carried when the cap cut the part), and always
+    above the last events part issued to it: a station applies a part only when its version moves forward."""
     station = Station.get_or_none(Station.code == station_code)
     if station is None:
         return None
-    served = _served_stations(station)
-    cases = CaseRecord.select(CaseRecord.case_id).where(
-        CaseRecord.origin_station.in_(served) | CaseRecord.owner_station.in_(served)
-    )
+    cases = routed_cases(station)
     condition = (
         (LogEvent.aggregate_kind == "case")
         & LogEvent.aggregate_id.in_(cases)
@@ -220,25 +270,59 @@ def events_part(station_code: str) -> BundlePart | None:
         condition |= (
             (LogEvent.station_code == station_code) & (LogEvent.epoch == epoch) & (LogEvent.seq > after_seq)
         )
+    newest = LogEvent.select(fn.MAX(LogEvent.central_seq)).scalar() or 0
+    sent = DownstreamSent.select(DownstreamSent.central_seq).where(
+        (DownstreamSent.station_code == station_code) & (DownstreamSent.bundle_version <= held)
+    )
     rows = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(condition)
-        .order_by(LogEvent.central_seq.desc())
+        .where(condition & LogEvent.central_seq.not_in(sent))
+        .order_by(LogEvent.central_seq)
         .tuples()
     )
     chosen: list[bytes] = []
+    seqs: list[int] = []
     size = 0
-    version = 0
     for central_seq, body in rows:
         data = bytes(body) + b"\n"
         if size + len(data) > EVENTS_PART_CAP:
+            newest = seqs[-1] if seqs else newest
             break
         chosen.append(data)
+        seqs.append(central_seq)
         size += len(data)
-        version = max(version, central_seq)
     if not chosen:
         return None
-    return BundlePart("events", version, b"".join(reversed(chosen)))
+    version = max(newest, _last_events_version(station_code) + 1)
+    return RoutedEvents(BundlePart("events", version, b"".join(chosen)), seqs)
+
+
+def _last_events_version(station_code: str) -> int:
+    """The highest events part version issued to the station so far (0 when none)."""
+    latest = (
+        DownstreamBundle.select(DownstreamBundle.part_versions)
+        .where(DownstreamBundle.station_code == station_code)
+        .order_by(DownstreamBundle.version.desc())
+        .first()
+    )
+    return _events_top(json.loads(latest.part_versions)) if latest is not None else 0
+
+
+def _events_top(part_versions: dict[str, int]) -> int:
+    return max(part_versions.get(EVENTS_TOP_KEY, 0), part_versions.get("events", 0))
+
+
+def _record_sent(station_code: str, version: int, seqs: list[int]) -> None:
+    """Remember that bundle ``version`` carried these routed events to the station."""
+    for start in range(0, len(seqs), 500):
+        rows = [
+            {"station_code": station_code, "central_seq": seq, "bundle_version": version}
+            for seq in seqs[start : start + 500]
+        ]
+        DownstreamSent.insert_many(rows).on_conflict(
+            conflict_target=[DownstreamSent.station_code, DownstreamSent.central_seq],
+            preserve=[DownstreamSent.bundle_version],
+        ).execute()
 
 
 def _live_box_key(station_code: str) -> bytes:
@@ -260,6 +344,7 @@ def _issue(
     prev: DownstreamBundle | None,
     parts: list[BundlePart],
     snapshot: bool,
+    sent: list[int],
 ) -> DownstreamBundle:
     now_ms = int(time.time() * 1000)
     roots = [
@@ -282,21 +367,31 @@ def _issue(
         extra_recipients=[decode_recipient(runtime.keys.escrow_recipient)],
     )
     # What the station holds after applying this bundle: a delta adds its parts to what the previous one left.
-    carried = json.loads(prev.part_versions) if prev is not None and not snapshot else {}
+    before = json.loads(prev.part_versions) if prev is not None else {}
+    carried = dict(before) if not snapshot else {}
     carried.update({p.type: p.version for p in parts})
-    return DownstreamBundle.create(
+    events_top = max(_events_top(before), carried.get("events", 0))
+    row = DownstreamBundle.create(
         station_code=station_code,
         version=version,
         bundle_id=bundle.bundle_id,
         snapshot=snapshot,
-        part_versions=json.dumps({**carried, ROOTS_KEY: len(roots)}, sort_keys=True),
+        part_versions=json.dumps(
+            {**carried, ROOTS_KEY: len(roots), EVENTS_TOP_KEY: events_top}, sort_keys=True
+        ),
         name=bundle.name,
         data=bundle.data,
     )
+    if any(p.type == "events" for p in parts):
+        _record_sent(station_code, version, sent)
+    return row
 
 
 ROOTS_KEY = "_roots"
 """Not a part: how many trust roots a bundle carried, kept with its part versions to notice a rotation."""
+EVENTS_TOP_KEY = "_events"
+"""Not a part: the highest events part version issued to the station so far (a snapshot without an events part
+carries it on), so the next events part is numbered above it."""
 
 
 def _published_root_count() -> int:
@@ -314,14 +409,13 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
             .order_by(DownstreamBundle.version.desc())
             .first()
         )
-        parts = current_parts(station_code)
         if latest is not None and after == latest.version - 1:
-            row = latest
-        elif latest is not None and after < latest.version - 1:
-            row = _issue(
-                runtime, station_code, latest.version + 1, latest, list(parts.values()), snapshot=True
-            )
-        elif latest is None or after >= latest.version:
+            return IssuedBundle(station_code, latest.version, latest.name, bytes(latest.data))
+        # The station holds what the bundles up to ``after`` carried (never more than central issued).
+        parts, sent = _current_parts(station_code, min(after, latest.version) if latest is not None else 0)
+        if latest is not None and after < latest.version - 1:
+            row = _issue(runtime, station_code, latest.version + 1, latest, list(parts.values()), True, sent)
+        else:
             held = json.loads(latest.part_versions) if latest is not None else {}
             changed = [p for p in parts.values() if held.get(p.type) != p.version]
             # A new trust root alone is worth a bundle (SYNC-DESIGN §10 "update trust root N→N+1").
@@ -330,9 +424,9 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
                 return None
             top = max(after, latest.version if latest is not None else 0)
             if latest is not None and after == latest.version:
-                row = _issue(runtime, station_code, top + 1, latest, changed, snapshot=False)
+                row = _issue(runtime, station_code, top + 1, latest, changed, False, sent)
             else:
-                row = _issue(runtime, station_code, top + 1, latest, list(parts.values()), snapshot=True)
+                row = _issue(runtime, station_code, top + 1, latest, list(parts.values()), True, sent)
         return IssuedBundle(station_code, row.version, row.name, bytes(row.data))
 
 

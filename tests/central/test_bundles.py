@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from central.cli import cli
+from central.models import CaseRecord
 from central.services.publications import PublicationError, publish_catalog, publish_shipped
 from sync_protocol.bundles import verify_bundle
 from sync_protocol.trust import trust_initial_root
@@ -174,3 +175,113 @@ def test_routed_events_reach_the_township_and_lost_events_come_back_after_a_rest
 
 
 VILLAGE_CODE = "990101101201"
+COUNTY_CODE = "990101000000"
+
+
+def _enrolled(app, client, code, central_info):
+    from .builders import SimStation
+    from .conftest import issue
+
+    station = SimStation(code, central_info["network"])
+    assert client.post("/api/v1/enroll", data=station.enrollment_request(issue(app, code))).status_code == 200
+    station.open_epoch()
+    return station
+
+
+def _push(client, station, central_info, events):
+    assert put(client, station.batch(events, central_info)).status_code == 202
+
+
+def _routed(verified) -> list[tuple[str, str, str]]:
+    from sync_protocol.events import parse_event
+
+    part = {p.type: p for p in verified.parts}.get("events")
+    lines = part.data.splitlines() if part is not None else []
+    return [(e.station_id, e.type, e.aggregate_id) for e in map(parse_event, lines)]
+
+
+def test_a_county_gets_only_the_cases_forwarded_to_it_or_it_acted_on_and_each_event_once(
+    app, client, village, central_info
+):
+    township = _enrolled(app, client, "990101101000", central_info)
+    county = _enrolled(app, client, COUNTY_CODE, central_info)
+    low_income = village.receive_case(
+        "990101101201-20260301-0001", item_code="GF00201000"
+    )  # the county decides
+    relief = village.receive_case(
+        "990101101201-20260301-0002", item_code="GF00203000"
+    )  # the township decides
+    for case_id in (low_income, relief):
+        village.append("custody_dispatched", case_id, {
+            "from": "village_received", "to": "in_transit", "manifest_id": "m1", "carrier": "agent",
+            "to_station": township.code, "at": "2026-03-02T09:00:00+08:00", "direction": "up"})  # fmt: skip
+    _push(client, village, central_info, village.events)
+    township.clock = village.clock  # the township acts after it learnt of the cases
+    for case_id in (low_income, relief):
+        base = CaseRecord.get_by_id(case_id).version
+        township.append("custody_received", case_id, {
+            "from": "in_transit", "to": "received", "manifest_id": "m1", "received_by": "township",
+            "at": "2026-03-03T10:00:00+08:00", "direction": "up"}, base_version=base)  # fmt: skip
+        township.append(
+            "accepted", case_id, {"from": "received", "to": "accepted", "accepted_on": "2026-03-03"}
+        )
+    _push(client, township, central_info, township.events)
+    county_url = f"/api/v1/stations/{COUNTY_CODE}/bundles"
+    first = open_bundle(client.get(f"{county_url}?after=0"), county, central_info)
+    assert _routed(first) == [], "cases of the county's area that the township handles are not the county's"
+
+    township.append("forwarded", low_income, {"from": "accepted", "to": "forwarded", "forwarded_on": "2026-03-05",
+                                              "to_level": "county", "opinion": "初审同意"})  # fmt: skip
+    _push(client, township, central_info, township.events[-1:])
+    second = open_bundle(client.get(f"{county_url}?after=1"), county, central_info, state=first.state)
+    routed = _routed(second)
+    assert {case for _, _, case in routed} == {low_income}, "forwarded to the county: it sees the whole case"
+    assert [t for _, t, _ in routed] == [
+        "received", "custody_dispatched", "custody_received", "accepted", "forwarded",
+    ]  # fmt: skip
+
+    county.clock = township.clock
+    decided = {"from": "forwarded", "to": "decided_granted", "decided_on": "2026-03-09", "outcome": "granted",
+               "reasons": [], "document_no": "示民〔2026〕3号"}  # fmt: skip
+    county.append("decided", low_income, decided, base_version=CaseRecord.get_by_id(low_income).version)
+    _push(client, county, central_info, county.events)
+    # The result goes back down; the county, which acted on the case, keeps seeing what happens to it.
+    township.clock = county.clock
+    township.append("custody_dispatched", low_income, {
+        "from": "decided_granted", "to": "decided_granted", "manifest_id": "m2", "carrier": "agent",
+        "to_station": village.code, "at": "2026-03-10T09:00:00+08:00", "direction": "down"},
+        base_version=CaseRecord.get_by_id(low_income).version)  # fmt: skip
+    township.append(
+        "review_note", relief, {"from": "accepted", "to": "accepted", "step": "初审", "opinion": "同意"}
+    )
+    _push(client, township, central_info, township.events[-2:])
+    assert CaseRecord.get_by_id(low_income).owner_station == village.code
+    third = open_bundle(client.get(f"{county_url}?after=2"), county, central_info, state=second.state)
+    assert _routed(third) == [(township.code, "custody_dispatched", low_income)], (
+        "only what the county has not been sent; never its own events, never the township's own case"
+    )
+    # A county that lost bundles 2 and 3 (never applied them) gets their events again in a snapshot, once.
+    again = open_bundle(client.get(f"{county_url}?after=1"), county, central_info, state=first.state)
+    assert again.manifest.snapshot
+    assert [t for _, t, _ in _routed(again)] == [
+        "received", "custody_dispatched", "custody_received", "accepted", "forwarded", "custody_dispatched",
+    ]  # fmt: skip
+    assert {p.type for p in again.parts} >= {"events"}
+    # Nothing new: nothing more.
+    assert client.get(f"{county_url}?after=4").status_code == 204
+
+
+def test_a_township_gets_each_event_of_its_villages_once(app, client, village, central_info):
+    township = _enrolled(app, client, "990101101000", central_info)
+    url = f"/api/v1/stations/{township.code}/bundles"
+    case_id = village.receive_case()
+    _push(client, village, central_info, village.events)
+    first = open_bundle(client.get(f"{url}?after=0"), township, central_info)
+    assert [t for _, t, _ in _routed(first)] == ["received"]
+    village.append("withdrawn", case_id, {"from": "village_received", "to": "withdrawn",
+                                          "withdrawn_on": "2026-03-04", "reason": "申请人撤回"})  # fmt: skip
+    _push(client, village, central_info, village.events[-1:])
+    second = open_bundle(client.get(f"{url}?after=1"), township, central_info, state=first.state)
+    assert _routed(second) == [(village.code, "withdrawn", case_id)]
+    events_version = {p.type: p.version for p in second.parts}["events"]
+    assert events_version > {p.type: p.version for p in first.parts}["events"], "a station applies it"
