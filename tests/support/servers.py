@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,28 +22,38 @@ BIN = Path(sys.executable).parent
 
 @contextmanager
 def serve_app(app, threads: int = 4) -> Iterator[str]:
-    """Serve a WSGI app with a real waitress server on a free port; yields the base URL."""
+    """Serve a WSGI app with a real waitress server on a free port; yields the base URL.
+
+    Shutdown leaves nothing running and never races: the workers finish the requests in hand first (while the
+    loop still flushes their replies), then the loop is woken and closes every socket itself — a socket closed
+    from this thread under the loop's select() was EBADF in the loop thread, and a worker pulling a trigger
+    whose descriptor was already closed (and perhaps reused) wrote into someone else's file."""
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     port = server.effective_port
     closing = threading.Event()
+    closing_lock = threading.Lock()  # the wake-up pull always happens before the loop closes the trigger
 
     def run() -> None:
-        try:
-            server.run()
-        except OSError:
-            # close() from this thread races the loop's select() on the sockets it closes (EBADF): expected
-            # only while we are shutting the server down.
-            if not closing.is_set():
-                raise
+        while not closing.is_set():
+            wasyncore.loop(
+                timeout=server.adj.asyncore_loop_timeout,
+                use_poll=server.adj.asyncore_use_poll,
+                map=server._map,
+                count=1,
+            )
+        with closing_lock:
+            wasyncore.close_all(server._map)
 
     thread = threading.Thread(target=run, name=f"waitress-{port}", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        closing.set()
-        server.close()
-        thread.join(timeout=5)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=60)
+        with closing_lock:
+            closing.set()
+            server.pull_trigger()
+        thread.join(timeout=60)
 
 
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
