@@ -258,9 +258,11 @@ def test_complete_on_the_spot_only_where_the_item_is_decided(township_app):
     with pytest.raises(ActionRefusedError, match="本事项由县级决定"):
         actions.complete_on_the_spot(CLERK, case.id, "spot-c", signed_by="张三")
     assert EventLog.select().count() == before and CaseRecord.get_by_id(case.id).state == "received"
+    own = _receive(township_app, item_code=IMMEDIATE, token="imm-township")  # the township decides this one
     client = township_app.test_client()
     login(client, "township")
     assert f"/cases/{case.id}/complete" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{own.id}/complete" in client.get(f"/cases/{own.id}").get_data(as_text=True)
 
 
 @pytest.fixture(scope="module")
