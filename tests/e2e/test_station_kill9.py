@@ -69,25 +69,11 @@ def init_station(instance: Path, network: str | None = NETWORK, station: tuple[s
 
 
 class Node(NodeProcess):
-    """A node process whose output pipe is closed once it has ended (killed or stopped)."""
+    """A node process whose output is shown when the test fails (NodeProcess closes its pipe once it ended)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         STARTED.append(self)
-
-    def kill9(self) -> None:
-        super().kill9()
-        self._close()
-
-    def stop(self, *args, **kwargs) -> int:
-        code = super().stop(*args, **kwargs)
-        self._close()
-        return code
-
-    def _close(self) -> None:
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 STARTED: list[Node] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -76,13 +77,18 @@ class NodeProcess:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        self._pipe_closed = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+        try:
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+        except ValueError:  # "I/O operation on closed file": only once _close() gave up waiting for the end
+            if not self._pipe_closed:
+                raise
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 30.0) -> re.Match[str]:
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
@@ -120,7 +126,15 @@ class NodeProcess:
         self._close()
 
     def _close(self) -> None:
-        self._reader.join(timeout=5)
+        """Close our end of the output pipe once the reader has read it to its end. The pipe ends only when every
+        process of the node's group is gone: one left behind (a child of a node stopped by its own PID) is killed
+        rather than having the pipe closed under the reader."""
+        self._reader.join(timeout=30)
+        if self._reader.is_alive():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self._reader.join(timeout=30)
+        self._pipe_closed = True
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
