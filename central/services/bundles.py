@@ -55,7 +55,8 @@ class IssuedBundle:
 
 @dataclass(frozen=True)
 class RoutedEvents:
-    """The events part for one bundle and the central_seq of every event it carries (recorded once issued)."""
+    """An events or decisions part for one bundle and the central_seq of every event it carries (recorded once
+    the bundle is issued)."""
 
     part: BundlePart
     seqs: list[int] = field(default_factory=list)
@@ -63,11 +64,11 @@ class RoutedEvents:
 
 def current_parts(station_code: str, held: int = 0) -> dict[str, BundlePart]:
     """Every part a bundle for the station would carry now; ``held``: the bundle version the station holds (the
-    events part carries only routed events no bundle up to that version carried)."""
+    events and decisions parts carry only the events no bundle up to that version carried)."""
     return _current_parts(station_code, held)[0]
 
 
-def _current_parts(station_code: str, held: int) -> tuple[dict[str, BundlePart], list[int]]:
+def _current_parts(station_code: str, held: int) -> tuple[dict[str, BundlePart], dict[str, list[int]]]:
     parts: dict[str, BundlePart] = {}
     ack = Ack.select().where(Ack.station_code == station_code).order_by(Ack.version.desc()).first()
     if ack is not None:
@@ -86,12 +87,11 @@ def _current_parts(station_code: str, held: int) -> tuple[dict[str, BundlePart],
     calendars = calendar_part()
     if calendars is not None:
         parts["calendar"] = BundlePart("calendar", calendars[0], calendars[1])
-    decisions = decisions_part(station_code)
-    if decisions is not None:
-        parts["decisions"] = decisions
-    routed = routed_events(station_code, held)
-    if routed is not None:
-        parts["events"] = routed.part
+    sent: dict[str, list[int]] = {}
+    for routed in (routed_decisions(station_code, held), routed_events(station_code, held)):
+        if routed is not None:
+            parts[routed.part.type] = routed.part
+            sent[routed.part.type] = routed.seqs
     authorizations = authorizations_for(station_code)
     if authorizations:
         parts["authorizations"] = BundlePart(
@@ -112,14 +112,21 @@ def _current_parts(station_code: str, held: int) -> tuple[dict[str, BundlePart],
     from .duplicates import netkey_part
 
     parts["netkey"] = netkey_part(current_runtime().keys.field_data_key)  # sealed: the station's key only
-    return parts, routed.seqs if routed is not None else []
+    return parts, sent
 
 
-def decisions_part(station_code: str) -> BundlePart | None:
-    """Central's own events (conflict resolutions) that concern the station: those naming it, those on cases
-    routed to it (:func:`routed_cases`) and those naming such a case (both
-    cases of a duplicate). Newline-terminated event bodies, oldest first, like a batch's events section; the part
-    version is the central_seq of the newest one."""
+def decisions_part(station_code: str, held: int = 0) -> BundlePart | None:
+    """The decisions part a bundle for the station would carry now (see :func:`routed_decisions`)."""
+    routed = routed_decisions(station_code, held)
+    return routed.part if routed is not None else None
+
+
+def routed_decisions(station_code: str, held: int = 0) -> RoutedEvents | None:
+    """Central's own events (conflict resolutions) that concern the station and that no bundle up to version
+    ``held`` carried to it: those naming it, those on cases routed to it (:func:`routed_cases`) and those naming
+    such a case (both cases of a duplicate). Newline-terminated event bodies, oldest first, like a batch's events
+    section; the part version is the central_seq of the newest one, and always above the last decisions part
+    issued to the station."""
     from .conflicts import CENTRAL
 
     station = Station.get_or_none(Station.code == station_code)
@@ -130,29 +137,26 @@ def decisions_part(station_code: str) -> BundlePart | None:
             (CaseRecord.origin_station == station_code) | (CaseRecord.owner_station == station_code)
         )
     )
+    sent = _sent_up_to(station_code, held)
     rows = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1)
+        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1, LogEvent.central_seq.not_in(sent))
         .where((LogEvent.aggregate_id.in_(cases)) | (LogEvent.aggregate_id == station_code))
         .order_by(LogEvent.central_seq)
         .tuples()
     )
-    bodies = []
-    version = 0
+    chosen: dict[int, bytes] = {}
     for central_seq, body in rows:
-        bodies.append(bytes(body) + b"\n")
-        version = central_seq
+        chosen[central_seq] = bytes(body) + b"\n"
     named = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1, LogEvent.central_seq > 0)
+        .where(LogEvent.station_code == CENTRAL, LogEvent.seq > 1, LogEvent.central_seq.not_in(sent))
         .order_by(LogEvent.central_seq)
         .tuples()
     )
-    seen = set(bodies)
     served_cases: set[str] | None = None
     for central_seq, body in named:
-        data = bytes(body) + b"\n"
-        if data in seen:
+        if central_seq in chosen:
             continue
         payload = parse_event(bytes(body)).payload
         concerns = payload.get("station") == station_code
@@ -161,11 +165,19 @@ def decisions_part(station_code: str) -> BundlePart | None:
                 served_cases = {r[0] for r in cases.tuples()}
             concerns = any(case_id in served_cases for case_id in payload["cases"])
         if concerns:
-            bodies.append(data)
-            version = max(version, central_seq)
-    if not bodies:
+            chosen[central_seq] = bytes(body) + b"\n"
+    if not chosen:
         return None
-    return BundlePart("decisions", version, b"".join(bodies))
+    seqs = sorted(chosen)
+    version = max(seqs[-1], _last_part_version(station_code, "decisions") + 1)
+    return RoutedEvents(BundlePart("decisions", version, b"".join(chosen[q] for q in seqs)), seqs)
+
+
+def _sent_up_to(station_code: str, held: int):
+    """The central_seqs of the events bundles up to version ``held`` carried to the station (a query)."""
+    return DownstreamSent.select(DownstreamSent.central_seq).where(
+        (DownstreamSent.station_code == station_code) & (DownstreamSent.bundle_version <= held)
+    )
 
 
 EVENTS_PART_CAP = 15 * 1024 * 1024
@@ -271,12 +283,9 @@ def routed_events(station_code: str, held: int = 0) -> RoutedEvents | None:
             (LogEvent.station_code == station_code) & (LogEvent.epoch == epoch) & (LogEvent.seq > after_seq)
         )
     newest = LogEvent.select(fn.MAX(LogEvent.central_seq)).scalar() or 0
-    sent = DownstreamSent.select(DownstreamSent.central_seq).where(
-        (DownstreamSent.station_code == station_code) & (DownstreamSent.bundle_version <= held)
-    )
     rows = (
         LogEvent.select(LogEvent.central_seq, LogEvent.body)
-        .where(condition & LogEvent.central_seq.not_in(sent))
+        .where(condition & LogEvent.central_seq.not_in(_sent_up_to(station_code, held)))
         .order_by(LogEvent.central_seq)
         .tuples()
     )
@@ -293,23 +302,23 @@ def routed_events(station_code: str, held: int = 0) -> RoutedEvents | None:
         size += len(data)
     if not chosen:
         return None
-    version = max(newest, _last_events_version(station_code) + 1)
+    version = max(newest, _last_part_version(station_code, "events") + 1)
     return RoutedEvents(BundlePart("events", version, b"".join(chosen)), seqs)
 
 
-def _last_events_version(station_code: str) -> int:
-    """The highest events part version issued to the station so far (0 when none)."""
+def _last_part_version(station_code: str, part_type: str) -> int:
+    """The highest version of an incremental part (events, decisions) issued to the station so far (0: none)."""
     latest = (
         DownstreamBundle.select(DownstreamBundle.part_versions)
         .where(DownstreamBundle.station_code == station_code)
         .order_by(DownstreamBundle.version.desc())
         .first()
     )
-    return _events_top(json.loads(latest.part_versions)) if latest is not None else 0
+    return _part_top(json.loads(latest.part_versions), part_type) if latest is not None else 0
 
 
-def _events_top(part_versions: dict[str, int]) -> int:
-    return max(part_versions.get(EVENTS_TOP_KEY, 0), part_versions.get("events", 0))
+def _part_top(part_versions: dict[str, int], part_type: str) -> int:
+    return max(part_versions.get(INCREMENTAL_TOP_KEYS[part_type], 0), part_versions.get(part_type, 0))
 
 
 def _record_sent(station_code: str, version: int, seqs: list[int]) -> None:
@@ -344,7 +353,7 @@ def _issue(
     prev: DownstreamBundle | None,
     parts: list[BundlePart],
     snapshot: bool,
-    sent: list[int],
+    sent: dict[str, list[int]],
 ) -> DownstreamBundle:
     now_ms = int(time.time() * 1000)
     roots = [
@@ -370,28 +379,26 @@ def _issue(
     before = json.loads(prev.part_versions) if prev is not None else {}
     carried = dict(before) if not snapshot else {}
     carried.update({p.type: p.version for p in parts})
-    events_top = max(_events_top(before), carried.get("events", 0))
+    tops = {key: max(_part_top(before, t), carried.get(t, 0)) for t, key in INCREMENTAL_TOP_KEYS.items()}
     row = DownstreamBundle.create(
         station_code=station_code,
         version=version,
         bundle_id=bundle.bundle_id,
         snapshot=snapshot,
-        part_versions=json.dumps(
-            {**carried, ROOTS_KEY: len(roots), EVENTS_TOP_KEY: events_top}, sort_keys=True
-        ),
+        part_versions=json.dumps({**carried, ROOTS_KEY: len(roots), **tops}, sort_keys=True),
         name=bundle.name,
         data=bundle.data,
     )
-    if any(p.type == "events" for p in parts):
-        _record_sent(station_code, version, sent)
+    for part in parts:
+        _record_sent(station_code, version, sent.get(part.type, []))
     return row
 
 
 ROOTS_KEY = "_roots"
 """Not a part: how many trust roots a bundle carried, kept with its part versions to notice a rotation."""
-EVENTS_TOP_KEY = "_events"
-"""Not a part: the highest events part version issued to the station so far (a snapshot without an events part
-carries it on), so the next events part is numbered above it."""
+INCREMENTAL_TOP_KEYS = {"events": "_events", "decisions": "_decisions"}
+"""Not parts: the highest version of each incremental part issued to the station so far (a snapshot without that
+part carries it on), so the next such part is numbered above it."""
 
 
 def _published_root_count() -> int:

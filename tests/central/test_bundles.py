@@ -146,6 +146,25 @@ def test_resolutions_reach_the_station_in_the_decisions_part(app, client, villag
     decisions = {p.type: p for p in bundle.parts}["decisions"].data.splitlines()
     resolution = parse_event(decisions[-1])
     assert resolution.station_id == "central" and resolution.payload["outcome"] == "keep_applied"
+    # Each resolution reaches the station once: the next bundle carries only the new ones.
+    base = CaseRecord.get_by_id(case_id).version
+    village.append("field_edited", case_id, {"field": "name", "old": "b", "new": "d"}, base_version=base)
+    put(client, village.batch(village.events[-1:], central_info))
+    township.append("field_edited", case_id, {"field": "name", "old": "b", "new": "e"}, base_version=base)
+    put(client, township.batch(township.events[-1:], central_info))
+    with app.app_context():
+        from central.models import Conflict
+
+        second = Conflict.select().where(Conflict.conflict_class != "D", Conflict.status == "open").get()
+        resolve(second.id, "keep_applied", "admin")
+    delta = open_bundle(
+        client.get(f"/api/v1/stations/{village.code}/bundles?after=1"), village, central_info, bundle.state
+    )
+    lines = {p.type: p for p in delta.parts}["decisions"].data.splitlines()
+    assert not set(lines) & set(decisions), "no resolution the station holds is sent again"
+    assert (second.id, "keep_applied") in {
+        (parse_event(line).payload["conflict"], parse_event(line).payload["outcome"]) for line in lines
+    }
 
 
 def test_routed_events_reach_the_township_and_lost_events_come_back_after_a_restore(
