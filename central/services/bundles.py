@@ -1,11 +1,13 @@
 """Downstream bundles (下行包), SYNC-DESIGN §10: per station, signed by central, sealed to the station's key.
 
 Parts: the station's latest ack, the registry, the catalog, the calendars, central's decisions (conflict
-resolutions) concerning the station, routed events (other stations' events on the cases it serves, and its own
-events a restore lost), the station's certificate, and its open custody issues (class D). A bundle
+resolutions) concerning the station, routed events (other stations' events on the cases routed to it, and its
+own events a restore lost), the station's certificate, and its open custody issues (class D). A bundle
 is a delta (only parts whose version moved, ``prev`` = the last bundle's id) when the station has applied the last
 one, and a snapshot (every part) when it is further behind or has nothing. Bundles are built when asked for and
-kept verbatim, so asking again gives the same bytes.
+kept verbatim, so asking again gives the same bytes. The decisions and events parts are incremental: they carry
+what no bundle up to the version the station applied carried (``downstream_sent``), so each event reaches a station
+once and a bundle it never applied is followed by a snapshot that carries its events again.
 """
 
 from __future__ import annotations
