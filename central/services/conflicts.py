@@ -44,6 +44,8 @@ from .duplicates import MERGING_OUTCOMES, duplicate_cases, merged_into, register
 
 CENTRAL = "central"
 RESOLUTION_EVENT = "conflict_resolved"
+FLAG_EVENT = "conflict_flagged"
+"""A conflict that waits for a person: the stations of its case(s) hear of it before anyone decides."""
 LETTER = {c: c.name for c in ConflictClass}
 
 
@@ -201,6 +203,8 @@ def _record(
         )
         conflict.resolved_at = utcnow()
         conflict.save()
+    else:
+        append_flag(conflict)
     return conflict
 
 
@@ -351,7 +355,7 @@ def detect(events: list[Event], batch_id: int) -> dict[str, Detected]:
 def record_integrity(station_code: str, reason: str, event: Event | None, batch_id: int | None) -> Conflict:
     """Class G (fork, revoked or unknown key, unauthorised epoch): never automatic."""
     resolution = classify_integrity(reason)
-    return Conflict.create(
+    conflict = Conflict.create(
         conflict_class=LETTER[resolution.conflict_class],
         status="open",
         outcome=resolution.outcome,
@@ -362,6 +366,8 @@ def record_integrity(station_code: str, reason: str, event: Event | None, batch_
         incoming_event_id=event.event_id if event is not None else "",
         batch_id=batch_id,
     )
+    # No flag event: the station concerned learns of its fork, revoked key or epoch under review from its ack.
+    return conflict
 
 
 def not_applied_event_ids(case_id: str) -> set[str]:
@@ -383,6 +389,16 @@ def _central_head() -> tuple[int, str]:
 
 def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic: bool) -> str:
     """Append the resolution as a central event (inside the caller's transaction); returns its id."""
+    return _append_central(conflict, RESOLUTION_EVENT, outcome, actor, automatic=automatic)
+
+
+def append_flag(conflict: Conflict) -> str:
+    """Tell the stations concerned that a conflict on their case waits for a person (``conflict_flagged``, the
+    same payload as a resolution, with the conflict's pending outcome); returns the event id."""
+    return _append_central(conflict, FLAG_EVENT, conflict.outcome, "central", automatic=False)
+
+
+def _append_central(conflict: Conflict, event_type: str, outcome: str, actor: str, *, automatic: bool) -> str:
     from ..runtime import current_runtime
 
     network = current_runtime().network_id
@@ -430,8 +446,8 @@ def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic
         hlc=HLC(now_ms, 0),
         wall_ms=now_ms,
         actor=actor[:64],
-        idempotency_key=f"conflict-{conflict.id}-{outcome}"[:64],
-        type=RESOLUTION_EVENT,
+        idempotency_key=f"conflict-{conflict.id}-{'flagged' if event_type == FLAG_EVENT else outcome}"[:64],
+        type=event_type,
         schema_version=1,
         aggregate_kind="case" if conflict.aggregate_id else "station",
         aggregate_id=conflict.aggregate_id or conflict.station_code,

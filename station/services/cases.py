@@ -166,7 +166,7 @@ def case_view(case_id: str) -> CaseView:
 def central_notes(case_id: str) -> list[Event]:
     """Central's events on the case that are not case transitions (conflict resolutions …), for the case page:
     those on the case, and resolutions that name it among their cases (the other case of a duplicate)."""
-    naming = (CentralCaseEvent.event_type == "conflict_resolved") & (
+    naming = CentralCaseEvent.event_type.in_(("conflict_resolved", "conflict_flagged")) & (
         fn.instr(CentralCaseEvent.body, f'"{case_id}"'.encode()) > 0
     )
     rows = (

@@ -140,12 +140,21 @@ def case_page(station: ServedStation, case_id: str) -> str:
 
 def assert_both_pages_show(network, case_ids: tuple[str, str] | str, *texts: str) -> None:
     """After both stations sync, each case page shows the resolution in words."""
+    assert_both_pages(network, case_ids, "冲突已处理", *texts)
+
+
+def assert_both_pages_flag(network, case_ids: tuple[str, str] | str, *texts: str) -> None:
+    """After both stations sync, each case page says a conflict on it waits for central."""
+    assert_both_pages(network, case_ids, "冲突待中心处理", *texts)
+
+
+def assert_both_pages(network, case_ids: tuple[str, str] | str, *texts: str) -> None:
     _central, _admin, village, township = network
     sync(village, township)
     village_case, township_case = (case_ids, case_ids) if isinstance(case_ids, str) else case_ids
     for station, case_id in ((village, village_case), (township, township_case)):
         page = case_page(station, case_id)
-        for text in ("冲突已处理", *texts):
+        for text in texts:
             assert text in page, (station.code, text, page[page.find("中心") - 200 :][:1500])
 
 
@@ -164,6 +173,7 @@ def test_a_concurrent_withdrawal_and_grant_wait_for_the_admin_who_keeps_the_gran
         )
     queue = admin.get("/conflicts/?status=open").text
     assert "并发状态变更" in queue and VILLAGE[0] in queue and "等待人工处理" in queue
+    assert_both_pages_flag(network, case_id, "并发状态变更", "涉及法律行为")
     resolve_in_ui(admin, conflict, "keep_applied", shows=("并发状态变更", "准予", "撤回"))
     assert_both_pages_show(network, case_id, "并发状态变更", "先前的操作有效")
     assert states(network, case_id) == ["decided_granted", "decided_granted"], (
@@ -199,6 +209,7 @@ def test_one_person_one_item_at_two_windows_is_flagged_and_the_admin_merges(netw
     with central.app_context():
         assert CentralCase.select().where(CentralCase.case_id.in_([at_village, at_township])).count() == 2
         assert person not in json.dumps([c.data for c in CentralCase.select()])
+    assert_both_pages_flag(network, (at_village, at_township), "疑似重复申请")
     resolve_in_ui(admin, conflict, "merge", shows=("重复申请", at_village, at_township))
     assert_both_pages_show(network, (at_village, at_township), "疑似重复申请", "已并入先收的办件")
 
@@ -236,6 +247,7 @@ def test_a_grant_on_a_case_the_village_withdrew_waits_for_the_admin(network):
     sync(township)
     [conflict] = conflicts_of(central, case_id)
     assert (conflict.conflict_class, conflict.status, conflict.incoming_applied) == ("F", "open", False)
+    assert_both_pages_flag(network, case_id, "已办结/已合并办件的迟到变更")
     resolve_in_ui(admin, conflict, "keep_applied", shows=("已办结",))
     with central.app_context():
         assert CentralCase.get_by_id(case_id).state == "withdrawn"
