@@ -14,6 +14,7 @@ The 代办委托书 (authorization) lists its powers one by one and never grants
 from __future__ import annotations
 
 from .anomalies import (
+    HOLDING_EVENT_TYPES,
     AnomalyKind,
     CustodyAnomaly,
     CustodyLimits,
@@ -76,6 +77,7 @@ __all__ = [
     "Folder",
     "Holding",
     "HoldingKind",
+    "HOLDING_EVENT_TYPES",
     "Hop",
     "ItemScope",
     "Manifest",

@@ -278,6 +278,11 @@ class Holding:
 
 
 _ENDS_EVERYTHING = frozenset({"withdrawn", "terminated", "not_accepted", "delivered"})
+HOLDING_EVENT_TYPES = (
+    frozenset({"received", "custody_dispatched", "custody_received", "result_ready"}) | _ENDS_EVERYTHING
+)
+"""The only event types :func:`holdings_from_events` looks at: a reader may pass a case's events of these types
+alone (every other event leaves the holdings as they are)."""
 
 
 def holdings_from_events(case_id: str, events: Iterable[CaseEvent], case_number: str = "") -> list[Holding]:

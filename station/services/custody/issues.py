@@ -5,14 +5,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from peewee import fn
+
 from casework.custody import (
+    HOLDING_EVENT_TYPES,
     AnomalyKind,
     CustodyLimits,
+    Holding,
     holding_anomalies,
     holdings_from_events,
     local_day,
@@ -20,14 +25,14 @@ from casework.custody import (
 from casework.errors import Message, message
 from casework.events import CaseEvent
 from casework.lifecycle import CaseState
+from casework.wire import wire_type
 from sync_protocol.errors import ProtocolError
-from sync_protocol.events import Event
+from sync_protocol.events import Event, parse_event
 from sync_protocol.registry import parse_registry
 
-from ...db import write_transaction
-from ...models import CaseRecord, NodeState, StationIdentity
+from ...db import database, write_transaction
+from ...models import CaseRecord, EventLog, NodeState, StationIdentity
 from ..cases import CASE, casework_type, station
-from ..log import events_of
 from ..reference import current_calendar
 from .common import REGISTRY_KEY, CustodyFolder, CustodyIssue, CustodyManifest, _iso, _now
 from .labels import note_received_elsewhere
@@ -124,6 +129,81 @@ def _case_events(events: list[Event]) -> list[CaseEvent]:
     ]
 
 
+HOLDING_WIRE_TYPES = tuple(sorted(wire_type(t) for t in HOLDING_EVENT_TYPES))
+"""The log's types of the events that decide a holding, the custody hand-overs (where the folder is) among them."""
+_CHUNK = 500  # ids per IN (…) list, well under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class _Held:
+    newest: str  # the case's newest event id in the log: any event appended to the case changes it
+    holdings: tuple[Holding, ...]  # the folder's open holdings here; empty when the folder is not here
+
+
+_held_lock = threading.Lock()
+_held: dict[tuple[str, str, str], _Held] = {}
+"""(database, station code, case id) → what the case's events said when its newest event was ``newest``. Events
+are immutable and each id names one content (a hash over the chain), so an entry stays true until the case gets a
+new event; only the cases asked about last are kept."""
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+
+
+def held_here(cases: list[tuple[str, str]], station_code: str) -> list[Holding]:
+    """The open holdings at this station of the cases ``(id, number)`` whose folder is here, from their events in
+    the log: one covering query for each case's newest event; only a case with a new event since the last call
+    has its events read again, and then only those of the types that decide holdings (``HOLDING_WIRE_TYPES``)."""
+    where = str(database.database)
+    ids = [case_id for case_id, _ in cases]
+    newest: dict[str, str] = {}
+    for part in _chunks(ids):
+        rows = (
+            EventLog.select(EventLog.aggregate_id, EventLog.event_id, fn.MAX(EventLog.id))
+            .where((EventLog.aggregate_kind == CASE) & EventLog.aggregate_id.in_(part))
+            .group_by(EventLog.aggregate_id)
+            .tuples()
+        )
+        newest.update((case_id, event_id) for case_id, event_id, _ in rows)
+    with _held_lock:
+        known = {case_id: _held.get((where, station_code, case_id)) for case_id in ids}
+    fresh = {
+        case_id: entry for case_id, entry in known.items() if entry and entry.newest == newest.get(case_id)
+    }
+    stale = [(case_id, number) for case_id, number in cases if case_id not in fresh]
+    events = _holding_events([case_id for case_id, _ in stale])
+    for case_id, number in stale:
+        mine = events.get(case_id, [])
+        here = folder_here_in(mine, station_code)
+        found = holdings_from_events(case_id, _case_events(mine), number) if here else []
+        fresh[case_id] = _Held(newest.get(case_id, ""), tuple(found))
+    with _held_lock:
+        for key in [key for key in _held if key[0] == where and key[1] == station_code]:
+            del _held[key]
+        _held.update(((where, station_code, case_id), entry) for case_id, entry in fresh.items())
+    return [holding for case_id in ids for holding in fresh[case_id].holdings]
+
+
+def _holding_events(ids: list[str]) -> dict[str, list[Event]]:
+    """Each case's events of the holding types, in log order."""
+    rows: list[tuple[str, int, int, bytes]] = []
+    for part in _chunks(ids):
+        rows.extend(
+            EventLog.select(EventLog.aggregate_id, EventLog.epoch, EventLog.seq, EventLog.body)
+            .where(
+                (EventLog.aggregate_kind == CASE)
+                & EventLog.aggregate_id.in_(part)
+                & EventLog.event_type.in_(HOLDING_WIRE_TYPES)
+            )  # fmt: skip
+            .tuples()
+        )
+    events: dict[str, list[Event]] = {}
+    for case_id, _, _, body in sorted(rows, key=lambda row: (row[1], row[2])):
+        events.setdefault(case_id, []).append(parse_event(bytes(body)))
+    return events
+
+
 def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[StationIssue]:
     """Custody issues for the home page: folders overdue in transit from here, a village holding a case too long,
     results not handed over, and every open issue central routed here."""
@@ -133,12 +213,9 @@ def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[
     found: dict[str, StationIssue] = {}
     for folder in _overdue_from_here(identity, today, limits):
         found[folder.key] = folder
-    holdings = []
     held_states = [CaseState.VILLAGE_RECEIVED.value, CaseState.RESULT_READY.value]
-    for record in CaseRecord.select().where(CaseRecord.state.in_(held_states)):
-        events = events_of(CASE, record.id)  # read once: whether the folder is here, and how long it has been
-        if folder_here_in(events, identity.station_code):
-            holdings += holdings_from_events(record.id, _case_events(events), record.number)
+    held = CaseRecord.select(CaseRecord.id, CaseRecord.number).where(CaseRecord.state.in_(held_states))
+    holdings = held_here([(r.id, r.number) for r in held], identity.station_code)
     for anomaly in holding_anomalies(holdings, today=today, calendar=calendar, limits=limits):
         issue = StationIssue(
             anomaly.key, anomaly.kind.value, anomaly.case_id, anomaly.case_number, anomaly.since.isoformat(),
