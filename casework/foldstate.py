@@ -95,15 +95,17 @@ _DECODE: dict[str, Callable[[Any], Any]] = {
 }
 _KEPT = tuple(f.name for f in fields(CaseView) if f.name not in _NOT_KEPT)
 _EMPTY = CaseView()
+_EMPTY_VALUES = tuple((name, getattr(_EMPTY, name), _ENCODE.get(name)) for name in _KEPT)
 
 
 def view_state(view: CaseView) -> dict[str, Any]:
     """The view as plain JSON values (only fields that differ from an empty view; no timeline)."""
+    values = vars(view)
     out: dict[str, Any] = {}
-    for name in _KEPT:
-        value = getattr(view, name)
-        if value != getattr(_EMPTY, name):
-            out[name] = _ENCODE.get(name, _same)(value)
+    for name, empty, encode in _EMPTY_VALUES:
+        value = values[name]
+        if value != empty:
+            out[name] = value if encode is None else encode(value)
     return out
 
 
