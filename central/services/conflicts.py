@@ -3,18 +3,17 @@
 One mechanism decides *whether* an incoming case event is concurrent (``sync_protocol.concurrency``); casework's
 merge policy decides *what it means* (class, automatic or not, winner). Detection runs inside the ingest
 transaction, against central's state before the batch. Every resolution — automatic or by a person — is a
-central event appended to the central log (station ``central``), so it reaches the stations concerned through
-their downstream bundles.
+central event appended to the central log (station ``central``, ``central_log``), so it reaches the stations
+concerned through their downstream bundles; a person's choices live in ``resolutions``, class C tokens in
+``duplicates``. This module re-exports the names the views, ingest and custody use.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from casework.catalog import Level, demo_catalog, load_catalog
 from casework.errors import CaseworkError
@@ -32,20 +31,22 @@ from casework.merge import (
 )
 from casework.wire import casework_type
 from sync_protocol.concurrency import AppliedEvent, check_concurrency
-from sync_protocol.errors import ProtocolError
-from sync_protocol.events import EPOCH_OPEN, REHOME, Event, build_event, epoch_open_event, parse_event
+from sync_protocol.events import EPOCH_OPEN, REHOME, Event, parse_event
 from sync_protocol.hlc import HLC
-from sync_protocol.schema import ZERO_ID
 
-from ..errors import NotFoundError
-from ..models import CaseRecord, Conflict, LogEvent, Publication, Station, StationChain, utcnow
-from .audit import record_audit
-from .duplicates import MERGING_OUTCOMES, duplicate_cases, merged_into, register
+from ..models import CaseRecord, Conflict, LogEvent, Publication, Station, utcnow
+from .central_log import CENTRAL, FLAG_EVENT, RESOLUTION_EVENT, append_flag, append_resolution
+from .duplicates import MERGING_OUTCOMES, merged_into, register
+from .resolutions import (
+    CHOICES_BY_CLASS,
+    HUMAN_CHOICES,
+    choices_for,
+    conflict_sides,
+    is_epoch_review,
+    list_conflicts,
+    resolve,
+)
 
-CENTRAL = "central"
-RESOLUTION_EVENT = "conflict_resolved"
-FLAG_EVENT = "conflict_flagged"
-"""A conflict that waits for a person: the stations of its case(s) hear of it before anyone decides."""
 LETTER = {c: c.name for c in ConflictClass}
 
 
@@ -379,231 +380,22 @@ def not_applied_event_ids(case_id: str) -> set[str]:
     }
 
 
-# --- central's own events: resolutions ----------------------------------------------------------------------------
-
-
-def _central_head() -> tuple[int, str]:
-    chain = StationChain.get_or_none(StationChain.station_code == CENTRAL, StationChain.epoch == 1)
-    return (chain.head_seq, chain.head_id) if chain else (0, ZERO_ID)
-
-
-def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic: bool) -> str:
-    """Append the resolution as a central event (inside the caller's transaction); returns its id."""
-    return _append_central(conflict, RESOLUTION_EVENT, outcome, actor, automatic=automatic)
-
-
-def append_flag(conflict: Conflict) -> str:
-    """Tell the stations concerned that a conflict on their case waits for a person (``conflict_flagged``, the
-    same payload as a resolution, with the conflict's pending outcome); returns the event id."""
-    return _append_central(conflict, FLAG_EVENT, conflict.outcome, "central", automatic=False)
-
-
-def _append_central(conflict: Conflict, event_type: str, outcome: str, actor: str, *, automatic: bool) -> str:
-    from ..runtime import current_runtime
-
-    network = current_runtime().network_id
-    seq, prev = _central_head()
-    now_ms = int(time.time() * 1000)
-    if seq == 0:
-        opened = epoch_open_event(
-            network=network,
-            station_id=CENTRAL,
-            epoch=1,
-            reason="install",
-            previous_head=None,
-            hlc=HLC(now_ms, 0),
-            wall_ms=now_ms,
-            actor="central",
-        )
-        _store_central(opened, first=True)
-        seq, prev = opened.seq, opened.event_id
-    payload: dict[str, Any] = {
-        "conflict": conflict.id,
-        "class": conflict.conflict_class,
-        "outcome": outcome,
-        "automatic": automatic,
-        "incoming": conflict.incoming_event_id,
-        "competing": json.loads(conflict.applied_event_ids or "[]"),
-        "station": conflict.station_code,
-        "reason": {"zh": conflict.reason_zh, "en": conflict.reason_en},
-        "incoming_applied": bool(conflict.incoming_applied),
-    }
-    if conflict.conflict_class == "C":
-        # Both cases hear of it (their stations get it in their decisions part); a merge names the survivor.
-        cases = duplicate_cases(conflict)
-        payload["cases"] = cases
-        if outcome in ("dedup", "merge") and len(cases) > 1:
-            payload["into"] = cases[1]
-    elif conflict.conflict_class == "F" and merged_into(conflict.aggregate_id):
-        # A late event on a merged case: the surviving case's stations hear where it went, too.
-        payload["cases"] = [conflict.aggregate_id, merged_into(conflict.aggregate_id)]
-    event = build_event(
-        network=network,
-        station_id=CENTRAL,
-        epoch=1,
-        seq=seq + 1,
-        prev=prev,
-        hlc=HLC(now_ms, 0),
-        wall_ms=now_ms,
-        actor=actor[:64],
-        idempotency_key=f"conflict-{conflict.id}-{'flagged' if event_type == FLAG_EVENT else outcome}"[:64],
-        type=event_type,
-        schema_version=1,
-        aggregate_kind="case" if conflict.aggregate_id else "station",
-        aggregate_id=conflict.aggregate_id or conflict.station_code,
-        payload=payload,
-    )
-    _store_central(event, first=False)
-    return event.event_id
-
-
-def _store_central(event: Event, *, first: bool) -> None:
-    LogEvent.create(
-        event_id=event.event_id,
-        station_code=CENTRAL,
-        epoch=event.epoch,
-        seq=event.seq,
-        prev=event.prev,
-        event_type=event.type,
-        aggregate_kind=event.aggregate_kind,
-        aggregate_id=event.aggregate_id,
-        hlc=event.hlc,
-        body=event.body,
-        batch_id=0,
-    )
-    if first:
-        StationChain.create(
-            station_code=CENTRAL, epoch=event.epoch, head_seq=event.seq, head_id=event.event_id
-        )
-    else:
-        StationChain.update(head_seq=event.seq, head_id=event.event_id, updated_at=utcnow()).where(
-            StationChain.station_code == CENTRAL, StationChain.epoch == event.epoch
-        ).execute()
-
-
-HUMAN_CHOICES = {
-    "apply_incoming": True,
-    "keep_applied": False,
-    "mark_distinct": True,
-    "merge": True,
-    "dismiss": False,
-    "authorize_epoch": False,
-}
-# What a person may choose, by class. A duplicate's cases both stand (merge tombstones the later one and
-# redirects it to the earlier; nothing is deleted); an application under an older catalog stands too.
-CHOICES_BY_CLASS = {
-    "A": ("apply_incoming", "keep_applied"),
-    "B": ("apply_incoming", "keep_applied"),
-    "C": ("merge", "mark_distinct"),
-    "D": ("apply_incoming", "keep_applied", "mark_distinct", "dismiss"),
-    "E": ("apply_incoming",),
-    "F": ("apply_incoming", "keep_applied"),
-    "G": ("dismiss", "authorize_epoch"),
-}
-
-
-def choices_for(conflict: Conflict) -> tuple[str, ...]:
-    """The resolutions a person may choose for this conflict."""
-    choices = CHOICES_BY_CLASS.get(conflict.conflict_class, tuple(HUMAN_CHOICES))
-    return tuple(c for c in choices if c != "authorize_epoch" or is_epoch_review(conflict))
-
-
-def resolve(conflict_id: int, choice: str, actor: str) -> Conflict:
-    """A person's resolution of an open conflict; replaying it on a resolved conflict is a no-op."""
-    from ..db import write_transaction
-    from ..runtime import current_runtime
-    from .acks import issue_ack
-    from .projections import refresh_cases
-
-    if choice not in HUMAN_CHOICES:
-        raise ValueError(f"unknown resolution {choice!r}")
-    with write_transaction():
-        conflict = Conflict.get_or_none(Conflict.id == conflict_id)
-        if conflict is None:
-            raise NotFoundError(f"conflict {conflict_id} does not exist")
-        if conflict.status != "open":
-            return conflict
-        if choice == "authorize_epoch" and not is_epoch_review(conflict):
-            raise ValueError("only a new epoch waiting for review can be authorized")
-        if choice not in choices_for(conflict):
-            raise ValueError(f"{choice!r} does not resolve a class {conflict.conflict_class} conflict")
-        conflict.incoming_applied = HUMAN_CHOICES[choice] and conflict.conflict_class != "G"
-        conflict.status = "resolved"
-        conflict.outcome = choice
-        conflict.resolved_at = utcnow()
-        conflict.resolved_by = actor
-        conflict.resolution_event_id = append_resolution(conflict, choice, actor, automatic=False)
-        conflict.save()
-        record_audit(
-            actor,
-            "resolution",
-            f"conflict {conflict.id}",
-            {"class": conflict.conflict_class, "choice": choice},
-        )
-        if conflict.conflict_class == "C":
-            refresh_cases(duplicate_cases(conflict))
-        elif conflict.aggregate_id:
-            refresh_cases([conflict.aggregate_id])
-    runtime = current_runtime()
-    if choice == "authorize_epoch":
-        from .epochs import authorize_quarantined_epoch
-        from .ingest import ingest_file
-
-        for name in authorize_quarantined_epoch(runtime, conflict.incoming_event_id, actor):
-            ingest_file(runtime, name)
-    issue_ack(conflict.station_code, runtime.network_id, runtime.keys.central)  # the not-applied note is gone
-    return conflict
-
-
-def is_epoch_review(conflict: Conflict) -> bool:
-    """A class-G conflict about a new epoch (restore, re-enrollment) that a person may authorize."""
-    from ..models import QuarantinedEvent
-
-    if conflict.conflict_class != "G" or not conflict.incoming_event_id:
-        return False
-    row = QuarantinedEvent.get_or_none(QuarantinedEvent.event_id == conflict.incoming_event_id)
-    return row is not None and row.seq == 1 and parse_event(bytes(row.body)).type == EPOCH_OPEN
-
-
-def list_conflicts(status: str | None, conflict_class: str | None, limit: int, offset: int) -> list[Conflict]:
-    query = Conflict.select().order_by(Conflict.created_at.asc(), Conflict.id)
-    if status:
-        query = query.where(Conflict.status == status)
-    if conflict_class:
-        query = query.where(Conflict.conflict_class == conflict_class)
-    return list(query.limit(limit).offset(offset))
-
-
-def conflict_sides(conflict: Conflict) -> tuple[list[Event], Event | None]:
-    """Both sides of a conflict: what central holds, and the event that arrived. An integrity conflict's event
-    is not in the log: it is read from the fork evidence or the quarantine, and set against the event central
-    holds at that position (or the one it should have followed)."""
-    from ..models import ForkEvidence, QuarantinedEvent
-
-    ids = json.loads(conflict.applied_event_ids or "[]")
-    applied = [
-        parse_event(bytes(r.body)) for r in LogEvent.select(LogEvent.body).where(LogEvent.event_id.in_(ids))
-    ]
-    incoming_row = LogEvent.get_or_none(LogEvent.event_id == conflict.incoming_event_id)
-    if incoming_row is not None:
-        return applied, parse_event(bytes(incoming_row.body))
-    if conflict.conflict_class != "G" or not conflict.incoming_event_id:
-        return applied, None
-    fork = ForkEvidence.get_or_none(ForkEvidence.incoming_event_id == conflict.incoming_event_id)
-    held = QuarantinedEvent.get_or_none(QuarantinedEvent.event_id == conflict.incoming_event_id)
-    body = bytes(fork.incoming_body) if fork is not None else bytes(held.body) if held is not None else None
-    try:
-        incoming = parse_event(body) if body else None
-    except ProtocolError:
-        return applied, None
-    if incoming is not None and not applied:
-        for seq in (incoming.seq, incoming.seq - 1):
-            row = LogEvent.get_or_none(
-                LogEvent.station_code == incoming.station_id,
-                LogEvent.epoch == incoming.epoch,
-                LogEvent.seq == seq,
-            )
-            if row is not None:
-                applied = [parse_event(bytes(row.body))]
-                break
-    return applied, incoming
+__all__ = [
+    "CENTRAL",
+    "CHOICES_BY_CLASS",
+    "FLAG_EVENT",
+    "HUMAN_CHOICES",
+    "RESOLUTION_EVENT",
+    "append_flag",
+    "append_resolution",
+    "choices_for",
+    "classify",
+    "conflict_sides",
+    "detect",
+    "is_epoch_review",
+    "list_conflicts",
+    "local_type",
+    "not_applied_event_ids",
+    "record_integrity",
+    "resolve",
+]
