@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from peewee import fn
+
 from sync_protocol.batch import OpenedBatch, open_batch
 from sync_protocol.errors import ProtocolError, UnknownKeyError
 from sync_protocol.events import EPOCH_OPEN, KEY_ROTATE, REHOME, Event, parse_event
@@ -435,6 +437,7 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
         )
         appended = [d for d in decision.decisions if d.outcome.appends]
         detected = detect([d.event for d in appended if d.apply], batch.id)
+        logged_before = LogEvent.select(fn.MAX(LogEvent.central_seq)).scalar() or 0
         _append(appended, {e.event_id: batch.id for e in events}, now)
         set_aside = [d for d in decision.decisions if not d.outcome.appends]
         _record_set_aside(set_aside, batch.id, station_code)
@@ -505,6 +508,7 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
         refresh_cases(
             {e.aggregate_id for e in applied_events if e.aggregate_kind == "case"},
             {e.event_id: e for e in applied_events},
+            logged_after=logged_before,
         )
         if status == "quarantined":
             record_audit(

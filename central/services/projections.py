@@ -299,8 +299,16 @@ def _fold_affecting_conflicts(case_ids: list[str]) -> set[str]:
     return found
 
 
-def _central_seqs(event_ids: list[str]) -> dict[str, int]:
+def _central_seqs(event_ids: list[str], logged_after: int | None) -> dict[str, int]:
+    """Where these events stand in the log. ``logged_after``: a central_seq they all come after (ingest reads the
+    log's top before it appends), so one range read of the primary key finds them."""
     found: dict[str, int] = {}
+    if logged_after is not None:
+        query = LogEvent.select(LogEvent.event_id, LogEvent.central_seq).where(
+            LogEvent.central_seq > logged_after
+        )
+        found.update(query.tuples())
+        return found
     for chunk in _chunks(event_ids):
         query = LogEvent.select(LogEvent.event_id, LogEvent.central_seq).where(LogEvent.event_id.in_(chunk))
         found.update(query.tuples())
@@ -386,18 +394,21 @@ def rows_from_scratch(case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {row[0]: {c: v for c, v in zip(_INSERTED, row, strict=True) if c in kept} for row in rows}
 
 
-def refresh_cases(case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None) -> int:
+def refresh_cases(
+    case_ids: Iterable[str], parsed: Mapping[str, Event] | None = None, *, logged_after: int | None = None
+) -> int:
     """Bring every named case's row up to date; returns how many were written.
 
-    ``parsed``: events the caller just appended to the log, by id (ingest passes the batch's). A case whose new
-    events all come after what its row was folded from folds only those onto its stored view (``_continued``);
-    every other case is folded from all its events (``cases_events``: one query per chunk of cases, events the
-    caller parsed are not parsed again). Either way the row is what folding all its events from the start gives
-    (tests/central/test_projection_fold.py). The rows go back with one upsert statement (``INSERT … ON CONFLICT
-    (case_id) DO UPDATE``, the same on SQLite and PostgreSQL)."""
+    ``parsed``: events the caller just appended to the log, by id (ingest passes the batch's), all after
+    central_seq ``logged_after`` when that is given. A case whose new events all come after what its row was
+    folded from folds only those onto its stored view (``_continued``); every other case is folded from all its
+    events (``cases_events``: one query per chunk of cases, events the caller parsed are not parsed again).
+    Either way the row is what folding all its events from the start gives (tests/central/test_projection_fold.py).
+    The rows go back with one upsert statement (``INSERT … ON CONFLICT (case_id) DO UPDATE``, the same on SQLite
+    and PostgreSQL)."""
     ids = sorted(set(case_ids))
     continued = _continued(ids, parsed or {})
-    seqs = _central_seqs([events[-1].event_id for _, events in continued.values()])
+    seqs = _central_seqs([events[-1].event_id for _, events in continued.values()], logged_after)
     now_value = CaseRecord.updated_at.db_value(utcnow())
     rows = []
     for case_id, (folded, events) in continued.items():
