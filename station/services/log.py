@@ -56,12 +56,11 @@ class Head:
 
 def read_head() -> Head | None:
     """The last event of the newest epoch, read from the table."""
-    row = (
-        EventLog.select(EventLog.epoch, EventLog.seq, EventLog.event_id)
-        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
-        .first()
-    )
-    return None if row is None else Head(row.epoch, row.seq, row.event_id)
+    # The hot lookups of every append run plain SQL: building the query cost 20–50 times the lookup itself.
+    row = database.execute_sql(
+        'SELECT epoch, seq, event_id FROM "event_log" ORDER BY epoch DESC, seq DESC LIMIT 1'
+    ).fetchone()
+    return None if row is None else Head(row[0], row[1], row[2])
 
 
 def _require_transaction() -> None:
@@ -194,16 +193,16 @@ class Base:
 def base_of(aggregate_kind: str, aggregate_id: str) -> Base:
     """The base an event on this aggregate declares now: the central version the station last learned from a
     downstream bundle (0 when it never saw one) and its own newest event on the aggregate (``""`` if none)."""
-    row = CentralVersion.get_or_none(
-        (CentralVersion.aggregate_kind == aggregate_kind) & (CentralVersion.aggregate_id == aggregate_id)
-    )
-    own = (
-        EventLog.select(EventLog.event_id)
-        .where((EventLog.aggregate_kind == aggregate_kind) & (EventLog.aggregate_id == aggregate_id))
-        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
-        .first()
-    )
-    return Base(row.version if row is not None else 0, own.event_id if own is not None else "")
+    key = (aggregate_kind, aggregate_id)
+    row = database.execute_sql(
+        'SELECT version FROM "central_version" WHERE aggregate_kind = ? AND aggregate_id = ?', key
+    ).fetchone()
+    own = database.execute_sql(
+        'SELECT event_id FROM "event_log" WHERE aggregate_kind = ? AND aggregate_id = ? '
+        "ORDER BY epoch DESC, seq DESC LIMIT 1",
+        key,
+    ).fetchone()
+    return Base(row[0] if row is not None else 0, own[0] if own is not None else "")
 
 
 def learn_central_versions(version: int, aggregates: set[tuple[str, str]]) -> None:
@@ -219,8 +218,8 @@ def learn_central_versions(version: int, aggregates: set[tuple[str, str]]) -> No
 
 
 def find_by_idempotency_key(key: str) -> Event | None:
-    row = EventLog.get_or_none(EventLog.idempotency_key == key)
-    return None if row is None else parse_event(bytes(row.body))
+    row = database.execute_sql('SELECT body FROM "event_log" WHERE idempotency_key = ?', (key,)).fetchone()
+    return None if row is None else parse_event(bytes(row[0]))
 
 
 def append_event(
@@ -249,9 +248,10 @@ def append_event(
     if existing is not None:
         return Appended(existing, created=False)
     identity = _identity()
-    if read_head() is None:
-        open_epoch("install", actor, wall_ms)
     head = read_head()
+    if head is None:
+        open_epoch("install", actor, wall_ms)
+        head = read_head()
     assert head is not None
     now = wall_ms if wall_ms is not None else int(time.time() * 1000)
     if aggregate_kind in BASED_KINDS and (base_version is None or base_own_event is None):
