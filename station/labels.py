@@ -208,6 +208,18 @@ def format_when(value: str | None, now: datetime | None = None) -> str:
     return f"{local} ({time_ago((now or datetime.now(UTC)) - moment)})"
 
 
+def when_datetime(value: str | None) -> str:
+    """A stored UTC ISO time for machines: the ``datetime`` of the ``<time>`` element that shows
+    :func:`format_when`, to the second, in China time ("" when unreadable)."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+
+
 CONFLICT_CLASSES = {
     "A": N_("concurrent state changes"),
     "B": N_("concurrent edits of the same detail"),
@@ -258,6 +270,7 @@ def install_labels(app: Flask) -> None:
         epoch_reason_label=epoch_reason_label,
         format_ms=format_ms,
         format_when=format_when,
+        when_datetime=when_datetime,
         item_label=item_label,
         localized_name=localized_name,
         handling_kind_label=handling_kind_label,
