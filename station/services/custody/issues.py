@@ -144,7 +144,7 @@ _held_lock = threading.Lock()
 _held: dict[tuple[str, str, str], _Held] = {}
 """(database, station code, case id) → what the case's events said when its newest event was ``newest``. Events
 are immutable and each id names one content (a hash over the chain), so an entry stays true until the case gets a
-new event; only the cases asked about last are kept."""
+new event; for each database and station only the cases asked about last are kept."""
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -169,7 +169,9 @@ def held_here(cases: list[tuple[str, str]], station_code: str) -> list[Holding]:
     with _held_lock:
         known = {case_id: _held.get((where, station_code, case_id)) for case_id in ids}
     fresh = {
-        case_id: entry for case_id, entry in known.items() if entry and entry.newest == newest.get(case_id)
+        case_id: entry
+        for case_id, entry in known.items()
+        if entry and entry.newest == newest.get(case_id, "")
     }
     stale = [(case_id, number) for case_id, number in cases if case_id not in fresh]
     events = _holding_events([case_id for case_id, _ in stale])
