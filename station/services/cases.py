@@ -33,10 +33,9 @@ from ..models import (
     CaseMaterial,
     CaseRecord,
     CentralCaseEvent,
-    EventLog,
     StationIdentity,
 )
-from .log import append_event, events_of
+from .log import append_event, base_of, events_of
 from .reference import current_calendar, current_catalog, today
 from .search import index_case
 
@@ -190,12 +189,7 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
     item = current_catalog().item(view.item_code, view.item_version)
     clock = clock_of(view, item, today())
     applicant = Applicant.get_by_id(view.applicant_id)
-    last = (
-        EventLog.select(EventLog.event_id)
-        .where((EventLog.aggregate_kind == CASE) & (EventLog.aggregate_id == case_id))
-        .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
-        .first()
-    )
+    last = base_of(CASE, case_id).own_event  # the case's newest event in the log ("" if none)
     row = CaseRecord.get_or_none(CaseRecord.id == case_id)
     values = {
         "number": view.case_no,
@@ -214,7 +208,7 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
         "calendar_missing": "calendar_missing" in clock.flags,
         "open_gaps": len(view.open_gaps),
         "version": len(view.timeline),
-        "last_event_id": last.event_id if last else "",
+        "last_event_id": last,
         "updated_at": _now_iso(),
     }
     if row is None:
@@ -223,7 +217,8 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
         )
     else:
         CaseRecord.update(**values).where(CaseRecord.id == case_id).execute()
-        row = CaseRecord.get_by_id(case_id)
+        for name, value in values.items():  # the row as stored, without reading it back
+            setattr(row, name, value)
     CaseMaterial.delete().where(CaseMaterial.case_id == case_id).execute()
     names = {m.key: m.name_zh for m in item.materials}
     rows = [

@@ -14,7 +14,7 @@ from typing import Any
 from casework.calendar import WorkingCalendar, default_calendar, load_year_calendar
 from casework.catalog import Catalog, demo_catalog, load_catalog
 
-from ..models import NodeState
+from ..db import database
 
 CATALOG_KEY = "catalog_document"
 CALENDAR_YEARS_KEY = "calendar_years"
@@ -29,8 +29,8 @@ def today() -> dt.date:
 def _stored_text(key: str) -> str | None:
     """The stored JSON text of a node_state value, unparsed: the parsed catalog and calendar are cached by it, so a
     request that asks for them several times neither re-reads JSON nor rebuilds them."""
-    row = NodeState.select(NodeState.value).where(NodeState.key == key).first()
-    return None if row is None else str(row.value)
+    row = database.execute_sql("SELECT value FROM node_state WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 @functools.lru_cache(maxsize=8)
