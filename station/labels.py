@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from flask import Flask
-from flask_babel import gettext, ngettext
+from flask import Flask, g, has_request_context
+from flask_babel import get_locale, gettext, ngettext
 
 
 def N_(text: str) -> str:
@@ -104,10 +106,30 @@ def handling_kind_label(kind: str) -> str:
     return gettext(HANDLING_KINDS[kind]) if kind in HANDLING_KINDS else kind
 
 
+def once_per_request(label: Callable[..., str]) -> Callable[..., str]:
+    """A label that depends only on its arguments and the page's language, looked up once per request and
+    language: a list repeats the same few on every row, and each translation lookup costs ~10 µs."""
+
+    @functools.wraps(label)
+    def memo(*args: Any) -> str:
+        if not has_request_context():
+            return label(*args)
+        known: dict[tuple, str] = g.setdefault("labels_known", {})
+        key = (label.__name__, str(get_locale()), *args)
+        text = known.get(key)
+        if text is None:
+            text = known[key] = label(*args)
+        return text
+
+    return memo
+
+
+@once_per_request
 def state_label(state: str) -> str:
     return gettext(STATES[state]) if state in STATES else state
 
 
+@once_per_request
 def light_label(light: str, calendar_missing: bool = False) -> str:
     """The light in words; a clock stopped by a missing calendar year says so instead of "due soon"."""
     if calendar_missing:
