@@ -64,6 +64,8 @@ def event_type_label(event_type: str) -> str:
         "case.accepted": _("application accepted"),
         "case.transition": _("case state changed"),
         "case.field_edited": _("case details edited"),
+        "conflict_flagged": _("conflict waiting for central review"),
+        "conflict_resolved": _("conflict resolved"),
         "unreadable": _("unreadable event"),
     }
     return labels.get(event_type, event_type)
