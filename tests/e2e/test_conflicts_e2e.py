@@ -33,6 +33,7 @@ from station.models import CaseRecord as StationCase
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
+from tests.support.calendars import publish_at_central
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -59,6 +60,7 @@ def network(tmp_path_factory):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

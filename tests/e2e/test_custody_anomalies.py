@@ -20,7 +20,6 @@ import re
 
 import pytest
 
-from casework.calendar import default_calendar
 from casework.identifiers import citizen_id_check_char
 from central import create_app as create_central
 from central.models import Conflict, CustodyIssue, CustodyPair
@@ -30,6 +29,7 @@ from station.services import custody as station_custody
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
+from tests.support.calendars import calendar_with_stand_ins, publish_at_central
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -58,6 +58,7 @@ def network(tmp_path_factory):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
@@ -154,7 +155,7 @@ def test_every_custody_anomaly_is_a_class_d_conflict_at_central_and_on_both_home
     # 3. In transit past its limit: the agent left three working days ago and nobody has signed since.
     late = clerk_v.draft_manifest(TOWNSHIP[0], [cases["late"]])
     today = dt.datetime.now(CHINA).date()
-    calendar = default_calendar()
+    calendar = calendar_with_stand_ins()
     left_on = today - dt.timedelta(days=1)
     while calendar.working_days_between(left_on, today) < HOP_LIMIT + 1:
         left_on -= dt.timedelta(days=1)

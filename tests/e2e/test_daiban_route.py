@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from casework.calendar import default_calendar
 from casework.catalog import demo_catalog
 from central import create_app as create_central
 from central.runtime import current_runtime
@@ -33,6 +32,7 @@ from tests.e2e.nodes import (
     Station,
 )
 from tests.station.test_custody import receive_case
+from tests.support.calendars import calendar_with_stand_ins, publish_at_central
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -50,6 +50,7 @@ def network(tmp_path):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
@@ -87,7 +88,7 @@ def test_usb_trip_custody_pairing_and_every_anomaly(network):
     central, village, township, other, stick = network
     stick.mkdir()
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    calendar = default_calendar()
+    calendar = calendar_with_stand_ins()
 
     # The village receives four applications; three folders go on one manifest, one stays behind.
     carried = [
@@ -169,7 +170,7 @@ def test_result_held_at_the_township_without_delivery(network):
             _record, problems = perform_action(clerk, case.id, step, fields, f"e2e-{step}", today)
             assert problems == {}, problems
     township.sync()
-    later = default_calendar().add_working_days(today, 6)
+    later = calendar_with_stand_ins().add_working_days(today, 6)
     issues = central_issues(central, later)
     assert ("result_not_delivered", case.id) in issues
     assert issues[("result_not_delivered", case.id)].station_codes == [TOWNSHIP[0]]

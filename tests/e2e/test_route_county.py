@@ -34,6 +34,7 @@ from station.services.sync import sync_summary
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, ServedStation, served
+from tests.support.calendars import import_at_station, publish_at_central
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -55,11 +56,15 @@ def network(tmp_path_factory):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0], COUNTY[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
         county = ServedStation(tmp, COUNTY, url, codes[COUNTY[0]], USERS["county"], online=True)
         with served(village, township, county):
+            import_at_station(village.app)  # offline: the calendar as its bundle from a stick would bring it
+            township.web("township").sync_now()
+            county.web("county").sync_now()
             yield central, url, village, township, county, tmp / "stick"
 
 

@@ -19,6 +19,7 @@ from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station
 from tests.e2e.test_daiban_route import dispatch, type_label
 from tests.station.test_custody import receive_case
+from tests.support.calendars import publish_at_central
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -36,9 +37,12 @@ def route(tmp_path):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
+        village.sync()  # the first bundles: the registry and the calendar years central published
+        township.sync()
         yield central, village, township
 
 

@@ -20,6 +20,7 @@ from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord, EventLog
 from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
+from tests.support.calendars import publish_at_central
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -40,11 +41,13 @@ def route(tmp_path_factory):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
         with served(village, township):
             township.web("township").sync_now()  # the registry (the village's key) before any label is read
+            village.web("village").sync_now()  # and the calendar years central published
             yield central, village, township
 
 

@@ -21,6 +21,7 @@ from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station
 from tests.e2e.test_daiban_route import dispatch
 from tests.station.test_custody import receive_case
+from tests.support.calendars import import_at_station, publish_at_central
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -37,9 +38,11 @@ def stations(tmp_path):
             code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
             for code in (VILLAGE[0], TOWNSHIP[0])
         }
+    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
+        import_at_station(village.app)  # offline: the calendar as its bundle from a stick would bring it
         yield village, township, tmp_path / "stick"
 
 
