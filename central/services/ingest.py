@@ -455,13 +455,14 @@ def _apply(runtime, batch: Batch, opened: OpenedBatch, now_ms: int) -> IngestOut
             .where(HeldEvent.station_code == station_code)
             .tuples()
         )
-        released, _ = _release_held(station_code, key, central_keys, now)
+        # Nothing held for this station (the usual case): nothing to release and nothing of this batch held.
+        released = _release_held(station_code, key, central_keys, now)[0] if held_batches else []
         _mark_released_batches(
             [d for d in released if held_batches.get(d.event.event_id) != batch.id], held_batches
         )
         released_here = sum(1 for d in released if held_batches.get(d.event.event_id) == batch.id)
         status, reason = _batch_status(decision)
-        held_now = HeldEvent.select().where(HeldEvent.batch_id == batch.id).count()
+        held_now = HeldEvent.select().where(HeldEvent.batch_id == batch.id).count() if held_batches else 0
         if status == "pending_gap" and held_now == 0:
             status, reason = "applied", ""
         counts = {
