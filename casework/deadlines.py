@@ -241,7 +241,17 @@ def _compute(calendar: WorkingCalendar, inputs: ClockInputs, today: dt.date) -> 
         )
 
     open_pause = next((p for p in inputs.pauses if p.end is None and not p.counts_toward_limit), None)
-    remaining = calendar.working_days_between(today, deadline)
+    remaining: int | None
+    missing_year: Message | None = None
+    try:
+        remaining = calendar.working_days_between(today, deadline)
+    except CalendarMissingError as missing:
+        if today <= deadline or open_pause is not None:
+            raise
+        # The deadline is a known date and today is past it: the case is overdue whatever the new year's plan
+        # says. Only "how many working days ago" needs today's year, whose calendar is not imported yet.
+        remaining = None
+        missing_year = missing.message
     if open_pause is not None:
         paused_days = calendar.working_days_between(open_pause.start, today) + calendar.is_working_day(
             open_pause.start
@@ -279,9 +289,11 @@ def _compute(calendar: WorkingCalendar, inputs: ClockInputs, today: dt.date) -> 
                 deadline=deadline.isoformat(),
             )
         )
+    if missing_year is not None:
+        notes.append(missing_year)
     if "overdue" in flags or ("correction_notice_late" in flags and inputs.accepted_on is None):
         light = Light.RED
-    elif remaining <= threshold or inputs.step_overdue:
+    elif (remaining is not None and remaining <= threshold) or inputs.step_overdue:
         light = Light.YELLOW
     else:
         light = Light.GREEN

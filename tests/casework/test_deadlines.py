@@ -170,6 +170,18 @@ def test_a_deadline_in_a_year_without_calendar_is_a_visible_warning():
     assert status.light is Light.YELLOW
 
 
+def test_a_case_overdue_last_year_stays_overdue_when_this_years_calendar_is_missing():
+    # Deadline 2026-11-30 (DOMAIN §2.3 calendar); on 2027-01-07 no 2027 plan is imported yet.
+    status = compute_clock(CAL, ClockInputs(promised_days=20, accepted_on=D(2026, 11, 2)), D(2027, 1, 7))
+    assert status.light is Light.RED and "overdue" in status.flags
+    assert status.deadline == D(2026, 11, 30) and status.remaining_working_days is None
+    assert "calendar_missing" not in status.flags, "the deadline is known: not '期限待定'"
+    assert [m.code for m in status.messages] == ["overdue", "calendar_missing"]
+    # Still due in the missing year: nothing can be said but the warning.
+    pending = compute_clock(CAL, ClockInputs(promised_days=20, accepted_on=D(2026, 12, 20)), D(2027, 1, 7))
+    assert pending.light is Light.YELLOW and "calendar_missing" in pending.flags and pending.deadline is None
+
+
 def test_gap_supply_deadline_defaults_to_5_days_and_never_passes_the_case_deadline():
     case_deadline = CAL.add_working_days(ACCEPTED, 20)
     assert gap_supply_deadline(CAL, ACCEPTED, None, case_deadline) == CAL.add_working_days(ACCEPTED, 5)
