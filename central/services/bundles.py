@@ -27,7 +27,14 @@ from ..models import Ack, Batch, DownstreamBundle, Station, StationKey, TrustDoc
 from .custody import custody_issues_part
 from .epochs import authorizations_for
 from .publications import calendar_part, latest_catalog
-from .routing import INCREMENTAL_TOP_KEYS, part_top, record_sent, routed_decisions, routed_events
+from .routing import (
+    INCREMENTAL_TOP_KEYS,
+    forget_unapplied,
+    part_top,
+    record_sent,
+    routed_decisions,
+    routed_events,
+)
 from .routing import decisions_part as decisions_part  # re-exported: what a bundle would carry now
 from .routing import events_part as events_part
 
@@ -177,9 +184,11 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
         if latest is not None and after == latest.version - 1:
             return IssuedBundle(station_code, latest.version, latest.name, bytes(latest.data))
         # The station holds what the bundles up to ``after`` carried (never more than central issued).
-        parts, sent = _current_parts(station_code, min(after, latest.version) if latest is not None else 0)
+        holds = min(after, latest.version) if latest is not None else 0
+        parts, sent = _current_parts(station_code, holds)
         if latest is not None and after < latest.version - 1:
             row = _issue(runtime, station_code, latest.version + 1, latest, list(parts.values()), True, sent)
+            forget_unapplied(station_code, holds, row.version)
         else:
             held = json.loads(latest.part_versions) if latest is not None else {}
             changed = [p for p in parts.values() if held.get(p.type) != p.version]
@@ -192,6 +201,7 @@ def next_bundle(runtime, station_code: str, after: int) -> IssuedBundle | None:
                 row = _issue(runtime, station_code, top + 1, latest, changed, False, sent)
             else:
                 row = _issue(runtime, station_code, top + 1, latest, list(parts.values()), True, sent)
+                forget_unapplied(station_code, holds, row.version)
         return IssuedBundle(station_code, row.version, row.name, bytes(row.data))
 
 

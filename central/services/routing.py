@@ -7,6 +7,7 @@ so each reaches a station once and a bundle it never applied is followed by a sn
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 
 from peewee import fn
@@ -16,6 +17,8 @@ from sync_protocol.bundles import BundlePart
 from sync_protocol.events import EPOCH_OPEN, parse_event
 
 from ..models import CaseRecord, DownstreamBundle, DownstreamSent, LogEvent, QuarantinedEvent, Station
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,10 @@ def routed_events(station_code: str, held: int = 0) -> RoutedEvents | None:
     that fit under the cap (the rest follow in the next bundle).
 
     The part's version is the central log position up to which the station now holds every routed event on the
-    aggregates in the part (the newest in the log, or the newest carried when the cap cut the part), and always
-    above the last events part issued to it: a station applies a part only when its version moves forward."""
+    aggregates in the part (the station learns it as their central version, ``bv``), and always above the last
+    events part issued to it: a station applies a part only when its version moves forward. Uncut, it is the
+    newest position in the log; cut, the newest carried — or, when that is not above the last part's version,
+    that version + 1 with only the aggregates whose every routed event up to it fits whole."""
     station = Station.get_or_none(Station.code == station_code)
     if station is None:
         return None
@@ -200,27 +205,76 @@ def routed_events(station_code: str, held: int = 0) -> RoutedEvents | None:
             (LogEvent.station_code == station_code) & (LogEvent.epoch == epoch) & (LogEvent.seq > after_seq)
         )
     newest = LogEvent.select(fn.MAX(LogEvent.central_seq)).scalar() or 0
-    rows = (
-        LogEvent.select(LogEvent.central_seq, LogEvent.body)
+    # What to carry is chosen from each event's position, aggregate and size; the bodies are read afterwards.
+    rows = [
+        (central_seq, (kind, aggregate_id), size + 1)
+        for central_seq, kind, aggregate_id, size in LogEvent.select(
+            LogEvent.central_seq, LogEvent.aggregate_kind, LogEvent.aggregate_id, fn.LENGTH(LogEvent.body)
+        )
         .where(condition & LogEvent.central_seq.not_in(_sent_up_to(station_code, held)))
         .order_by(LogEvent.central_seq)
         .tuples()
-    )
-    chosen: list[bytes] = []
+    ]
+    if not rows:
+        return None
+    last = _last_part_version(station_code, "events")
+    seqs = _oldest_under_cap(rows)
+    if len(seqs) == len(rows):
+        version = max(newest, last + 1)
+    elif seqs and seqs[-1] > last:
+        version = seqs[-1]  # every routed event up to the newest carried is carried
+    else:
+        # The oldest that fit end at or below the last part's version, and the version must rise above it: a
+        # station learns it for every aggregate in the part, so the part carries only aggregates whose every
+        # routed event up to that version fits, whole (the others follow in the next bundle).
+        version = last + 1
+        seqs = _whole_aggregates([row for row in rows if row[0] <= version])
+    if not seqs:
+        return None
+    return RoutedEvents(BundlePart("events", version, b"".join(_bodies(seqs))), seqs)
+
+
+def _oldest_under_cap(rows: list[tuple[int, tuple[str, str], int]]) -> list[int]:
+    """The central_seqs of the oldest rows whose bodies (newline-terminated) fit under the cap together."""
     seqs: list[int] = []
     size = 0
-    for central_seq, body in rows:
-        data = bytes(body) + b"\n"
-        if size + len(data) > EVENTS_PART_CAP:
-            newest = seqs[-1] if seqs else newest
+    for central_seq, _aggregate, length in rows:
+        if size + length > EVENTS_PART_CAP:
             break
-        chosen.append(data)
         seqs.append(central_seq)
-        size += len(data)
-    if not chosen:
-        return None
-    version = max(newest, _last_part_version(station_code, "events") + 1)
-    return RoutedEvents(BundlePart("events", version, b"".join(chosen)), seqs)
+        size += length
+    return seqs
+
+
+def _whole_aggregates(rows: list[tuple[int, tuple[str, str], int]]) -> list[int]:
+    """The central_seqs of whole aggregates' rows, oldest aggregate first, as many as fit under the cap."""
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for central_seq, aggregate, length in rows:
+        groups.setdefault(aggregate, []).append((central_seq, length))
+    seqs: list[int] = []
+    size = 0
+    for group in groups.values():
+        group_size = sum(length for _seq, length in group)
+        if size + group_size <= EVENTS_PART_CAP:
+            seqs.extend(central_seq for central_seq, _length in group)
+            size += group_size
+    if not seqs and groups:
+        log.warning("events part: one aggregate's routed events exceed the cap; they wait for a larger cap")
+    return sorted(seqs)
+
+
+def _bodies(seqs: list[int]) -> list[bytes]:
+    """The newline-terminated bodies of these central log positions, in central order."""
+    bodies: dict[int, bytes] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        for central_seq, body in (
+            LogEvent.select(LogEvent.central_seq, LogEvent.body)
+            .where(LogEvent.central_seq.in_(chunk))
+            .tuples()
+        ):
+            bodies[central_seq] = bytes(body) + b"\n"
+    return [bodies[q] for q in seqs]
 
 
 def _last_part_version(station_code: str, part_type: str) -> int:
@@ -236,6 +290,17 @@ def _last_part_version(station_code: str, part_type: str) -> int:
 
 def part_top(part_versions: dict[str, int], part_type: str) -> int:
     return max(part_versions.get(INCREMENTAL_TOP_KEYS[part_type], 0), part_versions.get(part_type, 0))
+
+
+def forget_unapplied(station_code: str, held: int, snapshot: int) -> None:
+    """A snapshot (version ``snapshot``) for a station that holds bundle ``held`` replaces the bundles between
+    them, which it will never apply: what only they carried (what the cap kept out of the snapshot) is not the
+    station's, and goes in a later bundle."""
+    DownstreamSent.delete().where(
+        (DownstreamSent.station_code == station_code)
+        & (DownstreamSent.bundle_version > held)
+        & (DownstreamSent.bundle_version < snapshot)
+    ).execute()
 
 
 def record_sent(station_code: str, version: int, seqs: list[int]) -> None:

@@ -304,3 +304,65 @@ def test_a_township_gets_each_event_of_its_villages_once(app, client, village, c
     assert _routed(second) == [(village.code, "withdrawn", case_id)]
     events_version = {p.type: p.version for p in second.parts}["events"]
     assert events_version > {p.type: p.version for p in first.parts}["events"], "a station applies it"
+
+
+def _central_seq(event) -> int:
+    from central.models import LogEvent
+
+    return LogEvent.get(LogEvent.event_id == event.event_id).central_seq
+
+
+def _note(station, case_id, text):
+    return station.append("note_added", case_id, {"note_id": f"n-{len(station.events)}", "text": text})
+
+
+def test_a_part_the_cap_cut_never_claims_a_version_past_an_event_it_left_behind(
+    app, client, village, central_info, monkeypatch
+):
+    from central.services import routing
+
+    township = _enrolled(app, client, "990101101000", central_info)
+    url = f"/api/v1/stations/{township.code}/bundles"
+    first_case = village.receive_case("990101101201-20260301-0001")
+    second_case = village.receive_case("990101101201-20260301-0002")
+    received_a, received_b = village.events[-2:]
+    _push(client, village, central_info, village.events)
+    first = open_bundle(client.get(f"{url}?after=0"), township, central_info)
+    b1 = _note(village, second_case, "第二件补充说明")
+    a1 = _note(village, first_case, "第一件补充说明")
+    b2 = _note(village, second_case, "第二件的长说明" * 40)
+    _push(client, village, central_info, [b1, a1, b2])
+    size = {e.event_id: len(e.body) + 1 for e in (received_a, received_b, b1, a1, b2)}
+    assert size[b2.event_id] > size[a1.event_id] and _central_seq(b2) == _central_seq(a1) + 1
+    monkeypatch.setattr(routing, "EVENTS_PART_CAP", size[b1.event_id] + size[a1.event_id])
+
+    # Cut above the last part's version: the part's version is the newest event it carries.
+    second = open_bundle(client.get(f"{url}?after=1"), township, central_info, state=first.state)
+    assert _routed(second) == [
+        (village.code, "note_added", second_case),
+        (village.code, "note_added", first_case),
+    ]
+    assert {p.type: p.version for p in second.parts}["events"] == _central_seq(a1)
+
+    # A station that lost everything (after=0) gets a snapshot under a cap that holds all but b2. Its version must
+    # rise above bundle 2's (a1's position), to b2's: the second case without b2 would claim b2's position while
+    # the station does not hold b2, so the part carries the first case alone, whole.
+    everything_but_b2 = sum(size[e.event_id] for e in (received_a, received_b, b1, a1))
+    monkeypatch.setattr(routing, "EVENTS_PART_CAP", everything_but_b2)
+    snapshot = open_bundle(client.get(f"{url}?after=0"), township, central_info)
+    assert snapshot.manifest.snapshot
+    assert {p.type: p.version for p in snapshot.parts}["events"] == _central_seq(b2)
+    assert _routed(snapshot) == [
+        (village.code, "received", first_case),
+        (village.code, "note_added", first_case),
+    ]
+
+    # With room again, the second case comes whole (b1 too, which only the never-applied bundle 2 carried), above
+    # every part issued before.
+    monkeypatch.setattr(routing, "EVENTS_PART_CAP", 15 * 1024 * 1024)
+    after = snapshot.manifest.version
+    third = open_bundle(client.get(f"{url}?after={after}"), township, central_info, state=snapshot.state)
+    assert _routed(third) == [
+        (village.code, t, second_case) for t in ("received", "note_added", "note_added")
+    ]
+    assert {p.type: p.version for p in third.parts}["events"] > _central_seq(b2)

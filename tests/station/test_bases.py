@@ -137,3 +137,25 @@ def test_an_act_central_did_not_apply_leaves_the_case_as_central_has_it(township
     with write_transaction():
         _apply_case_events(resolution(3, "A", False).body + b"\n")
     assert case_view(case.id).state.value == "accepted"
+
+
+def test_a_case_a_cut_part_left_out_keeps_its_version_until_its_events_come(township_app):
+    # Central's cap cut a part: it carries the first case whole up to its version and leaves the second case's
+    # new events for the next part (central routing._whole_aggregates). The station learns the version only for
+    # what the part carries, so its next act on the second case still declares the older base, and central judges
+    # it against the events the station has not seen.
+    first = _receive(township_app)
+    second = _receive(township_app, token="t-second")
+    network = events_of("case", first.id)[0].network
+    with write_transaction():
+        both = _other_station_event(3, first.id, network).body + b"\n"
+        both += _other_station_event(4, second.id, network).body + b"\n"
+        assert _apply_part("events", both, 20) is True
+        assert _apply_part("events", _other_station_event(6, first.id, network).body + b"\n", 31) is True
+    assert (base_of("case", first.id).version, base_of("case", second.id).version) == (31, 20)
+    _act(second.id, "accept", "acc-second")
+    accepted = next(e for e in events_of("case", second.id) if e.idempotency_key == "acc-second")
+    assert accepted.base_version == 20
+    with write_transaction():
+        assert _apply_part("events", _other_station_event(5, second.id, network).body + b"\n", 40) is True
+    assert (base_of("case", first.id).version, base_of("case", second.id).version) == (31, 40)
