@@ -264,11 +264,13 @@ def decision_level(view: CaseView) -> Level:
 
 
 def available_actions(view: CaseView, level: str, role: str | None, *, paper: bool = True) -> list[str]:
-    """Form actions the lifecycle table allows this role at this level for the case's item (decided only at its
-    decision level), in the table's order; ``paper``: whether the case's folder is here (see :func:`paper_here`)."""
+    """Form actions the lifecycle table allows this role at this level for the case's item (accepted only at its
+    acceptance level, decided only at its decision level), in the table's order; ``paper``: whether the case's folder is here (see :func:`paper_here`)."""
     if role is None or view.state is None:
         return []
-    allowed = set(allowed_actions(view.state, Level(level), Role(role), decision_level=decision_level(view)))
+    item = current_catalog().item(view.item_code, view.item_version)
+    allowed = set(allowed_actions(view.state, Level(level), Role(role), acceptance_level=item.acceptance_level,
+                                  decision_level=item.decision_level))  # fmt: skip
     # Guards the table leaves to check_transition, applied here so the page offers only what can succeed.
     hidden = {"resume"} if not view.paused else {"pause"}
     if not paper:
@@ -291,13 +293,18 @@ def _transition(view: CaseView, action: str, actor: Actor, item: Item):
         open_gaps=len(view.open_gaps),
         granted=None if view.decision is None else view.decision == "granted",
         already_extended=view.extended,
+        acceptance_level=item.acceptance_level,
         decision_level=item.decision_level,
     )
 
 
+_LEVEL_ZH = {"village": "村", "township": "乡镇", "county": "县"}
+
+
 def completes_here(item: Item, level: str) -> bool:
-    """即办件 done at this window in one go (accept, grant, hand over): only where the item is decided."""
-    return item.is_immediate and item.decision_level is Level(level)
+    """即办件 done at this window in one go (accept, grant, hand over): only where the item is accepted and
+    decided."""
+    return item.is_immediate and item.decision_level is Level(level) and item.acceptance_level is Level(level)
 
 
 def perform_action(actor: Actor, case_id: str, action: str, form: Form, token: str,
@@ -355,6 +362,24 @@ def complete_on_the_spot(
         ("deliver", {"method": "window", "signed_by": signed_by}),
     ]
     with write_transaction():
+        view = case_view(case_id)
+        item = current_catalog().item(view.item_code, view.item_version)
+        level = station().level
+        if not completes_here(item, level):
+            from ..errors import ActionRefusedError
+
+            raise ActionRefusedError(
+                message(
+                    "not_completed_here",
+                    "即办件只在决定机关当场办结：本事项由{decide_zh}级决定，本站（{level_zh}级）不能当场办结",
+                    "An item is completed on the spot only where it is decided: this one is decided at {decide} "
+                    "level, not at this {level} station",
+                    decide=item.decision_level.value,
+                    decide_zh=_LEVEL_ZH[item.decision_level.value],
+                    level=level,
+                    level_zh=_LEVEL_ZH[level],
+                ).text("zh")
+            )
         record = None
         for action, form in steps:
             record, problems = perform_action(actor, case_id, action, form, f"{token}.{action}", on)

@@ -13,7 +13,15 @@ from sync_protocol.fieldcrypt import FieldCipher
 from ..db import write_transaction
 from ..errors import ActionRefusedError
 from ..models import CaseRecord
-from .cases import Actor, IntakeForm, case_for_token, receive_application, station, validate_intake
+from .cases import (
+    Actor,
+    IntakeForm,
+    case_for_token,
+    decisions_for,
+    receive_application,
+    station,
+    validate_intake,
+)
 from .reference import current_catalog, today
 
 
@@ -36,6 +44,8 @@ def member_forms(form: IntakeForm, catalog: Catalog, bundle: Bundle, level: str)
             decision = "accept"  # 容缺 applies per item: members with nothing deferred are simply accepted
         if decision == "request_correction" and "missing" not in materials.values():
             decision = "receive"  # the notice goes only to members that lack something
+        if decision not in decisions_for(level, item):
+            decision = "receive"  # a member another level accepts is received for it and sent on (代办)
         forms.append(dataclasses.replace(form, token=member_token(form.token, index), item_code=code,
                                          materials=materials, decision=decision))  # fmt: skip
     return forms

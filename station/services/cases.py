@@ -95,9 +95,11 @@ def append_case_event(actor: Actor, kind: str, aggregate_id: str, local_type: st
 _append = append_case_event
 
 
-def _check(state: CaseState | None, action: str, level: Level, actor: Actor):
+def _check(state: CaseState | None, action: str, level: Level, actor: Actor, *,
+           acceptance_level: Level | None = None):  # fmt: skip
+    """check_transition for this actor (and, when given, the item's acceptance level), refused in Chinese."""
     try:
-        return check_transition(state, action, level, Role(actor.role))
+        return check_transition(state, action, level, Role(actor.role), acceptance_level=acceptance_level)
     except TransitionError as e:
         raise ActionRefusedError(e.message.text("zh")) from e
 

@@ -118,7 +118,7 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
         problems["item_code"] = form_problem(
             "item_not_received_here", "本站不能受理或收件该事项", "This station cannot receive this item"
         )
-    if form.decision not in decisions_for(level):
+    if form.decision not in INTAKE_DECISIONS:
         problems["decision"] = form_problem(
             "bad_decision", "请选择办理方式", "Choose what to do with the application"
         )
@@ -172,6 +172,8 @@ def validate_intake(form: IntakeForm, item: Item, level: str, on: dt.date) -> di
             "一次性告知要列出缺少的材料：请把缺少的材料标为“缺少”",
             "A correction notice lists what is missing: mark the missing materials",
         )
+    if form.decision in INTAKE_DECISIONS and form.decision not in decisions_for(level, item):
+        problems["decision"] = _not_accepted_here(item, level)  # what matters first, whatever else is wrong
     return problems
 
 
@@ -185,8 +187,35 @@ def _same_person(a: str, b: str, on: dt.date) -> bool:
         return False
 
 
-def decisions_for(level: str) -> tuple[str, ...]:
-    return ("receive",) if level == "village" else INTAKE_DECISIONS
+def decisions_for(level: str, item: Item | None = None) -> tuple[str, ...]:
+    """What intake may do at this level: 受理 and its alternatives (容缺受理, 一次性告知) only at the item's
+    acceptance level; elsewhere (a village; a township for an item the county accepts) only 代收 — receive it on the
+    organ's behalf and send it on by 代办 (DOMAIN.md §2.2). Without an item: what the level may do for some item."""
+    if level == "village" or (item is not None and item.acceptance_level is not Level(level)):
+        return ("receive",)
+    return INTAKE_DECISIONS
+
+
+def receives_for_the_organ(item: Item, level: str) -> bool:
+    """Does this station only receive the item on behalf of the accepting organ (代收), to send it on (代办)?"""
+    return item.acceptance_level is not Level(level)
+
+
+_LEVEL_ZH = {"village": "村", "township": "乡镇", "county": "县"}
+
+
+def _not_accepted_here(item: Item, level: str) -> Message:
+    accept = item.acceptance_level.value
+    return form_problem(
+        "not_acceptance_level",
+        "本事项由{accept_zh}级受理，本站（{level_zh}级）只能代收后由代办员报送，不能受理、容缺受理或一次性告知",
+        "This item is accepted at {accept} level: this {level} station can only receive it on the organ's behalf "
+        "and send it on by an agent (代办), not accept it, accept it with gaps or issue the correction notice",
+        accept=accept,
+        accept_zh=_LEVEL_ZH.get(accept, accept),
+        level=level,
+        level_zh=_LEVEL_ZH.get(level, level),
+    )
 
 
 _EPOCH_MARKS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -334,8 +363,8 @@ def receive_application(
         if problems:
             raise ActionRefusedError("; ".join(p.text("en") for p in problems.values()))
         level = Level(identity.level)
-        action = "receive_at_village" if identity.level == "village" else "receive"
-        intent = _check(None, action, level, actor)
+        action = "receive_at_village" if receives_for_the_organ(item, identity.level) else "receive"
+        intent = _check(None, action, level, actor, acceptance_level=item.acceptance_level)
         applicant = _find_or_create_applicant(
             cipher, actor, Person(form.applicant_name, form.id_number, form.phone, form.address), on,
             f"{form.token}.applicant",
@@ -379,7 +408,9 @@ def receive_application(
 def _notify_corrections(actor: Actor, case_id: str, item: Item, form: IntakeForm, on: dt.date,
                         state: CaseState) -> None:  # fmt: skip
     """一次性告知 at the window: every material marked missing, listed at once, on the day of receipt."""
-    intent = _check(state, "request_correction", Level(station().level), actor)
+    intent = _check(
+        state, "request_correction", Level(station().level), actor, acceptance_level=item.acceptance_level
+    )
     corrections = [
         {"material": m.key, "problem": "未提交", "how_to_fix": f"请补交{m.name_zh}"}
         for m in item.materials
@@ -399,7 +430,7 @@ def _notify_corrections(actor: Actor, case_id: str, item: Item, form: IntakeForm
 def _decide_acceptance(actor: Actor, case_id: str, item: Item, form: IntakeForm, on: dt.date, state: CaseState,
                        default_supply_days: int) -> None:  # fmt: skip
     level = Level(station().level)
-    intent = _check(state, form.decision, level, actor)
+    intent = _check(state, form.decision, level, actor, acceptance_level=item.acceptance_level)
     payload: dict[str, Any] = {
         "from": state.value,
         "to": intent.to_state.value,

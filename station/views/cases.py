@@ -27,6 +27,7 @@ from ..errors import ActionRefusedError, StationError
 from ..labels import localized_name, state_label
 from ..models import Applicant, CaseMaterial, CaseRecord
 from ..services import cases as case_service
+from ..services.intake import receives_for_the_organ
 from ..services.reference import current_catalog, today
 
 bp = Blueprint("cases", __name__)
@@ -113,7 +114,7 @@ def intake(item_code: str):
                 form.phone = existing_applicant.phone
                 form.address = existing_applicant.address
                 open_cases = case_service.open_cases_of(existing_applicant.id)
-    decisions = case_service.decisions_for(identity.level)
+    decisions = case_service.decisions_for(identity.level, item)
     status = 422 if problems else 200
     return render_template(
         "cases/intake.html",
@@ -121,6 +122,7 @@ def intake(item_code: str):
         form=form,
         problems=problems,
         decisions=decisions,
+        for_the_organ=receives_for_the_organ(item, identity.level),
         identity=identity,
         existing_applicant=existing_applicant,
         open_cases=open_cases,
@@ -349,6 +351,7 @@ def bundle_intake(code: str):
         form=form,
         problems=problems,
         decisions=case_service.decisions_for(identity.level),
+        for_the_organ=identity.level == "village",
         identity=identity,
         existing_applicant=None,
         open_cases=[],

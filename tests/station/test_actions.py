@@ -252,12 +252,13 @@ def test_a_forged_decision_post_at_the_township_is_refused_and_writes_nothing(to
 
 
 def test_complete_on_the_spot_only_where_the_item_is_decided(township_app):
-    # 养老保险待遇资格认证 is an immediate item the county decides: a township window cannot finish it alone.
+    # 养老保险待遇资格认证 is an immediate item the county accepts and decides: a township window cannot finish it
+    # alone — it receives it for the county (代收) and sends it on.
     case = _receive(township_app, item_code="GG00902000", token="imm-county")
     before = EventLog.select().count()
     with pytest.raises(ActionRefusedError, match="本事项由县级决定"):
         actions.complete_on_the_spot(CLERK, case.id, "spot-c", signed_by="张三")
-    assert EventLog.select().count() == before and CaseRecord.get_by_id(case.id).state == "received"
+    assert EventLog.select().count() == before and CaseRecord.get_by_id(case.id).state == "village_received"
     own = _receive(township_app, item_code=IMMEDIATE, token="imm-township")  # the township decides this one
     client = township_app.test_client()
     login(client, "township")

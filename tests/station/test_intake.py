@@ -177,3 +177,107 @@ def test_township_receives_and_issues_the_one_time_notice_in_one_step(township_a
     assert nothing_missing.status_code == 422 and "一次性告知要列出缺少的材料" in nothing_missing.get_data(
         as_text=True
     )
+
+
+COUNTY_ACCEPTS = "GG00802000"  # 法律援助申请: a township may receive it, the county accepts and decides
+
+
+def test_a_township_only_receives_and_forwards_an_item_the_county_accepts(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    path = f"/cases/new/{COUNTY_ACCEPTS}"
+    form = client.get(path).get_data(as_text=True)
+    assert re.findall(r'name="decision" value="(\w+)"', form) == ["receive"]
+    assert "本事项由县级受理：本站代收后由代办员报送" in form and "收件并报送" in form
+    for decision in (
+        "accept",
+        "accept_with_gaps",
+        "request_correction",
+    ):  # forged: the form never offers them
+        data = intake_data(f"forged-{decision}", item_code=COUNTY_ACCEPTS, decision=decision, defer=True)
+        response = _post(client, data, path)
+        assert response.status_code == 422
+        assert "本事项由县级受理，本站（乡镇级）只能代收后由代办员报送" in response.get_data(as_text=True)
+    english = _post(
+        client, intake_data("forged-en", item_code=COUNTY_ACCEPTS, decision="accept"), path + "?lang=en"
+    )
+    assert (
+        "This item is accepted at county level: this township station can only receive it"
+        in english.get_data(as_text=True)
+    )
+    assert (
+        EventLog.select().count() == 0
+        and CaseRecord.select().count() == 0
+        and Applicant.select().count() == 0
+    )
+    received = _post(client, intake_data("for-county", item_code=COUNTY_ACCEPTS), path)
+    assert received.status_code == 302
+    case = CaseRecord.get()
+    assert case.state == "village_received" and case.accepted_on is None and case.deadline is None
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert (
+        f"/cases/{case.id}/act/accept" not in page and f"/cases/{case.id}/act/request_correction" not in page
+    )
+
+
+def test_the_township_still_accepts_what_it_is_the_accepting_level_for(township_app):
+    client = township_app.test_client()
+    login(client, "township")
+    form = client.get(INTAKE).get_data(as_text=True)
+    assert re.findall(r'name="decision" value="(\w+)"', form) == [
+        "receive", "accept", "accept_with_gaps", "request_correction",
+    ]  # fmt: skip
+    assert "本事项由县级受理" not in form
+    assert _post(client, intake_data("own", decision="accept")).status_code == 302
+    assert CaseRecord.get().state == "accepted"
+
+
+def test_the_service_refuses_acceptance_at_a_level_that_only_receives_and_writes_nothing(township_app):
+    import pytest
+
+    from casework.catalog import demo_catalog
+    from station.errors import ActionRefusedError
+    from station.services.cases import Actor, IntakeForm, decisions_for, receive_application
+
+    catalog = demo_catalog()
+    assert decisions_for("township", catalog.item("QR00701000")) == (
+        "receive",
+    )  # 户口迁入: the county accepts
+    assert decisions_for("township", catalog.item(LOW_INCOME))[1:] == (
+        "accept",
+        "accept_with_gaps",
+        "request_correction",
+    )
+    assert decisions_for("village", catalog.item(LOW_INCOME)) == ("receive",)
+    assert decisions_for("county", catalog.item("QR00402000"))[1] == "accept"
+    cipher = township_app.extensions["station"].keys.field_cipher
+    data = intake_data("svc", item_code=COUNTY_ACCEPTS)
+    form = IntakeForm(
+        token="svc", item_code=COUNTY_ACCEPTS, applicant_name=data["applicant_name"], id_number=data["id_number"],
+        phone=data["phone"], materials={k[9:]: v for k, v in data.items() if k.startswith("material_")},
+        decision="accept",
+    )  # fmt: skip
+    with pytest.raises(ActionRefusedError, match="This item is accepted at county level"):
+        receive_application(cipher, Actor("township", "township_clerk"), form)
+    assert EventLog.select().count() == 0 and CaseRecord.select().count() == 0
+    form.decision = "receive"
+    case = receive_application(cipher, Actor("township", "township_clerk"), form)
+    assert case.state == "village_received"
+    received = EventLog.get(EventLog.event_type == "case.received")
+    assert '"to":"village_received"' in bytes(received.body).decode()
+
+
+def test_a_bundle_at_the_township_accepts_its_own_members_and_receives_the_county_s_for_it(township_app):
+    from casework.catalog import bundle_materials, demo_catalog
+
+    client = township_app.test_client()
+    login(client, "township")
+    path = "/bundles/YJ00003000/new"  # 残疾人服务“一件事”: 残疾人证新办 is the county's to accept
+    data = {"token": "bundle-t", "applicant_name": "王五", "id_number": citizen_id("99010119700303789"),
+            "phone": "13700137000", "decision": "accept"}  # fmt: skip
+    data.update(
+        {f"material_{m.material.key}": "received" for m in bundle_materials(demo_catalog(), "YJ00003000")}
+    )
+    assert _post(client, data, path).status_code == 302
+    states = {c.item_code: c.state for c in CaseRecord.select()}
+    assert states == {"QR00402000": "village_received", "GF00401001": "accepted", "GF00401002": "accepted"}
