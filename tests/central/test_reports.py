@@ -153,8 +153,9 @@ def worked(stations, client, central_info):
     """The small month of work the hand-computed table below describes (ingested through the real API)."""
     township = enrolled(stations, client, central_info, TOWNSHIP)
     village = enrolled(stations, client, central_info, VILLAGE)
-    # 1. 法律援助 (promised 5, legal 7) at the township window: one review note, decided, collected at the window.
-    c1 = township.receive("GG00802000", "2026-03-02")
+    # 1. 林木采伐许可 (promised 5, legal 20; the township accepts and decides it) at the township window: one
+    #    review note, decided, collected at the window.
+    c1 = township.receive("XK00502000", "2026-03-02")
     township.accept(c1, "2026-03-02")
     township.event(
         c1, "review_note", **{"from": "accepted", "to": "accepted", "step": "审查", "opinion": "同意"}
@@ -223,9 +224,9 @@ def worked(stations, client, central_info):
 
 
 # The hand-computed table (see the comments in `worked`):
-# T: cases 1, 2 · V: cases 3, 4. Steps 3, 1 | 1, 2. Materials 4, 2 | 4, 3 (告知承诺 not handed in).
+# T: cases 1, 2 · V: cases 3, 4. Steps 3, 1 | 1, 2. Materials 5, 2 | 4, 3 (告知承诺 not handed in).
 # Trips 2 (file + collect), 1 (即办, same day) | 0, 0 (代办). Ratings 5, 1 (rectified) | 2, 4.
-# Compression: only 法律援助 has a legal limit: 1 − 5/7 = 28.57 %.
+# Compression: only 林木采伐许可 has a legal limit: 1 − 5/20 = 75.00 %.
 # 代办 route (V only): trips 1 (c3 up) + 2 (c4 up and back) = 3; held at the village 1, 0 → 0.50;
 # legs 1 (c3), 1 + 2 (c4) → 4 / 3 = 1.33 working days.
 HEADER = [
@@ -235,11 +236,11 @@ HEADER = [
 ]  # fmt: skip
 EXPECTED_BY_STATION = [
     [TOWNSHIP, "示范镇便民服务中心", "2", "100.00%", "100.00%", "0", "50.00%", "0", "0",
-     "2.00", "3.00", "1.50", "28.57%", "50.00%", "50.00%", "100.00%", "0.00%", "0", "", ""],
+     "2.00", "3.50", "1.50", "75.00%", "50.00%", "50.00%", "100.00%", "0.00%", "0", "", ""],
     [VILLAGE, "示范村便民服务站", "2", "50.00%", "100.00%", "1", "0.00%", "1", "2",
      "1.50", "3.50", "0.00", "", "50.00%", "50.00%", "0.00%", "100.00%", "3", "0.50", "1.33"],
     ["", "合计", "4", "75.00%", "100.00%", "1", "25.00%", "1", "2",
-     "1.75", "3.25", "0.75", "28.57%", "50.00%", "50.00%", "50.00%", "33.33%", "3", "0.50", "1.33"],
+     "1.75", "3.50", "0.75", "75.00%", "50.00%", "50.00%", "50.00%", "33.33%", "3", "0.50", "1.33"],
 ]  # fmt: skip
 
 
