@@ -68,7 +68,12 @@ class Workload:
     last_own: dict[str, str] = field(default_factory=dict)  # aggregate id → id of the hall's last event on it
 
     def __post_init__(self) -> None:
-        self.items = [it for it in demo_catalog().items if it.materials]
+        # The hall accepts and decides what it records: the items the township accepts and decides.
+        self.items = [
+            it
+            for it in demo_catalog().items
+            if it.materials and it.acceptance_level.value == it.decision_level.value == "township"
+        ]
         self.catalog_version = demo_catalog().catalog_version
         self.head = self.station.open_epoch()
         self.wall_ms = self.head.wall_ms

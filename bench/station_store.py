@@ -117,13 +117,14 @@ def _wall(day: dt.date, rng: random.Random, hour: int = 9) -> int:
 
 
 def plan_history(rng: random.Random, n_cases: int, n_events: int, end: dt.date) -> list[PlannedCase]:
-    """Cases spread over ten years up to ``end``, each with its lifecycle steps; then extra review notes so the
-    log holds exactly ``n_events`` events (epoch.open included)."""
+    """Cases spread over ten years up to ``end``, each with its lifecycle steps (of the items the township accepts
+    and decides, as it does them all here); then extra review notes so the log holds exactly ``n_events`` events
+    (epoch.open included)."""
     catalog = demo_catalog()
     items = [
         it
         for it in catalog.items
-        if it.materials and any(lv.value == "township" for lv in it.receiving_levels)
+        if it.materials and it.acceptance_level.value == it.decision_level.value == "township"
     ]
     start = end - dt.timedelta(days=YEARS * 365)
     used_ids: set[str] = set()
