@@ -5,6 +5,7 @@ import pytest
 
 from station import create_app
 from tests.support.browser import chromium_page, screenshot
+from tests.support.calendars import import_at_station
 from tests.support.servers import serve_app
 
 from .conftest import PASSWORD
@@ -15,6 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_township_window_journey_in_chinese(township_instance):
     app = create_app({"INSTANCE_PATH": str(township_instance)})
+    import_at_station(
+        app
+    )  # today's deadlines may fall in a year casework does not ship: imported as central would
     with serve_app(app) as url, chromium_page() as page:
         page.goto(url + "/")
         page.fill("input[name=username]", "township")
@@ -43,6 +47,7 @@ def test_township_window_journey_in_chinese(township_instance):
         page.fill("form[method=post] input[name=id_number]", citizen_id())
         page.click("form button[type=submit]:has-text('保存')")
         assert "已保存" in page.content() and "容缺受理" in page.content()
+        assert "工作日历未导入" not in page.content() and "工作日历尚未导入" not in page.content()
         number = page.locator("main p strong").first.inner_text()
         screenshot(page, "station-03-case-page")
         page.locator("a:has-text('打印预览')").first.click()
