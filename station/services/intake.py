@@ -268,7 +268,7 @@ def _find_or_create_applicant(
     """The person with this ID number (keyed hash), or a new ``applicant_created`` record of them."""
     number = check_citizen_id(person.id_number, today=on, allow_demo_prefix=True).number
     lookup = cipher.lookup_hash(number, ID_LOOKUP_CONTEXT)
-    existing = Applicant.get_or_none(Applicant.id_lookup == lookup)
+    existing = Applicant.find(Applicant.id_lookup, lookup)
     if existing is not None:
         return existing
     applicant_id = new_uuid7()
@@ -329,7 +329,7 @@ def find_applicant(cipher: FieldCipher, id_number: str, on: dt.date) -> Applican
         number = check_citizen_id(id_number, today=on, allow_demo_prefix=True).number
     except Exception:
         return None
-    return Applicant.get_or_none(Applicant.id_lookup == cipher.lookup_hash(number, ID_LOOKUP_CONTEXT))
+    return Applicant.find(Applicant.id_lookup, cipher.lookup_hash(number, ID_LOOKUP_CONTEXT))
 
 
 def open_cases_of(applicant_id: str) -> list[CaseRecord]:
