@@ -205,3 +205,46 @@ def test_what_the_village_does_after_a_decision_folds_after_it_even_when_the_cou
     with in_(village):
         [own] = [e for e in EventLog.select() if e.event_type == "case.result_ready"]
         assert parse_event(bytes(own.body)).hlc > ahead.to_string()
+
+
+def test_a_township_relays_a_folder_the_county_accepts_and_never_accepts_it(route):
+    # 法律援助申请: the village receives it for the county; the township signs for the folder as a hop (村 → 镇 →
+    # 县), the case stays in transit, and acceptance is the county's.
+    village, township, county = route
+    case = receive_case(village, "张晓明", ID_NUMBERS[0], item_code="GG00802000")
+    label = send(village, VILLAGE_ACTOR, case.id, TOWNSHIP_CODE)[case.id]
+    deliver_routed(township, route_from(village))
+    sign_for(township, TOWNSHIP_ACTOR, label)
+    with in_(township):
+        assert CaseRecord.get_by_id(case.id).state == "in_transit"
+        offered = available_actions(case_view(case.id), "township", "township_clerk")
+        assert not {"accept", "accept_with_gaps", "request_correction", "refuse_acceptance"} & set(offered)
+        record, problems = perform_action(TOWNSHIP_ACTOR, case.id, "accept", {}, "forged-accept")
+        assert record is None and "accept" not in CaseRecord.get_by_id(case.id).state
+    assert candidates(township) == {COUNTY_CODE: [case.id]}, "the township sends it on to the county"
+    label = send(township, TOWNSHIP_ACTOR, case.id, COUNTY_CODE)[case.id]
+    deliver_routed(county, route_from(village, township))
+    sign_for(county, COUNTY_ACTOR, label)
+    with in_(county):
+        assert CaseRecord.get_by_id(case.id).state == "received", "the county's receipt starts the §32 clock"
+    assert act(county, COUNTY_ACTOR, case.id, "accept").state == "accepted"
+
+
+def test_a_township_sends_up_what_it_received_for_the_county(route):
+    from casework.catalog import demo_catalog
+    from station.services.cases import IntakeForm, receive_application
+
+    _village, township, county = route
+    item = demo_catalog().item(
+        "QR00701000"
+    )  # 户口迁入: received at the township window, accepted by the county
+    form = IntakeForm(token="hukou-1", item_code=item.code, applicant_name="张晓明", id_number=ID_NUMBERS[1],
+                      phone="13800138000", materials={m.key: "received" for m in item.materials})  # fmt: skip
+    with in_(township):
+        case = receive_application(node_of(township).keys.field_cipher, TOWNSHIP_ACTOR, form)
+        assert case.state == "village_received"
+    assert candidates(township) == {COUNTY_CODE: [case.id]}
+    label = send(township, TOWNSHIP_ACTOR, case.id, COUNTY_CODE)[case.id]
+    deliver_routed(county, route_from(township))
+    sign_for(county, COUNTY_ACTOR, label)
+    assert act(county, COUNTY_ACTOR, case.id, "accept").state == "accepted"

@@ -144,6 +144,20 @@ def _misrouted(identity: StationIdentity, signer: KnownKey, direction: Direction
     return None
 
 
+def _acceptance_level(record: CaseRecord | None, item_code: str) -> Level | None:
+    """The level that accepts the folder's item: a station below it signs for the folder as a relay hop (村 → 镇 →
+    县), the case stays in transit and goes on; None when the item is not in the catalog here."""
+    from casework.errors import UnknownItemError
+
+    from ..reference import current_catalog
+
+    try:
+        item = current_catalog().item(item_code, record.item_version if record is not None else None)
+    except UnknownItemError:
+        return None
+    return item.acceptance_level
+
+
 def _assumed_state(identity: StationIdentity, direction: Direction, sender_level: str | None) -> CaseState:
     """The state a folder arrives in when the case data has not reached this station yet."""
     if direction is Direction.DOWN:
@@ -180,8 +194,9 @@ def receive_folder(
         )
         try:
             to_state = check_transition(
-                state, "receive_custody", Level(identity.level), _role(actor)
-            ).to_state
+                state, "receive_custody", Level(identity.level), _role(actor),
+                acceptance_level=_acceptance_level(record, fields["item_code"]),
+            ).to_state  # fmt: skip
         except TransitionError as e:
             if direction is not Direction.DOWN or state is not CaseState.IN_TRANSIT:
                 raise CustodyRefusedError(e.message) from e

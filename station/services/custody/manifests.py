@@ -103,7 +103,13 @@ def _on_open_draft(case_id: str) -> bool:
     )
 
 
-_UP_STATES = {"village": (CaseState.VILLAGE_RECEIVED,), "township": (CaseState.FORWARDED,), "county": ()}
+# Up to the parent: what a village received for the organ; at a township, what it examined and forwarded (上报)
+# and what the county accepts — received here for it (代收) or signed for on its way there (a relay hop).
+_UP_STATES = {
+    "village": (CaseState.VILLAGE_RECEIVED,),
+    "township": (CaseState.VILLAGE_RECEIVED, CaseState.IN_TRANSIT, CaseState.FORWARDED),
+    "county": (),
+}
 _RETURN_STATES = (CaseState.DECIDED_GRANTED, CaseState.DECIDED_REFUSED, CaseState.RESULT_READY)
 
 
