@@ -125,8 +125,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dbmod.bind(node.database)
         node.database.connect(reuse_if_open=True)
         user_id = session.get("user_id")
-        user = User.get_or_none((User.id == user_id) & (User.active == True)) if user_id else None  # noqa: E712
-        g.user = user
+        user = User.find(User.id, user_id) if user_id else None
+        g.user = user if user is not None and user.active else None
 
     @app.after_request
     def server_timing(response: Response) -> Response:
