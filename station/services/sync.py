@@ -32,7 +32,7 @@ from ..db import database, write_transaction
 from ..errors import NotEnrolledError, SyncError
 from ..keystore import InstanceKeys
 from ..models import EventLog, NodeState, StationIdentity
-from .blob_uploads import upload_pending
+from .blob_uploads import pending_uploads, upload_pending
 from .central_client import CentralClient
 from .downstream import apply_bundle, bundle_state
 from .enrollment import central_info, trusted_root
@@ -237,6 +237,7 @@ def sync_summary() -> dict[str, Any]:
         "running": _running.locked(),
         "integrity": rollback_state(),
         "epoch": current_epoch_status(),
+        "scans_waiting": len(pending_uploads()),
     }
 
 

@@ -92,6 +92,8 @@ def test_a_large_scan_upload_cut_halfway_resumes_with_the_same_sealed_file(netwo
     sealed = outbox_file.read_bytes()
     with village.bound():
         assert set(pending_uploads()) == {large_sha, small_sha}
+    clerk = village.client("village")
+    assert "<th>待中心确认的扫描件</th><td>2</td>" in clerk.get("/sync/").get_data(as_text=True)
 
     monkeypatch.undo()
     resumed = village.sync()
@@ -106,6 +108,7 @@ def test_a_large_scan_upload_cut_halfway_resumes_with_the_same_sealed_file(netwo
     assert not outbox_file.exists()
     with village.bound():
         assert pending_uploads() == {}
+    assert "<th>待中心确认的扫描件</th><td>0</td>" in clerk.get("/sync/").get_data(as_text=True)
 
     again = village.sync()
     assert again["blobs"] == {
