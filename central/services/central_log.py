@@ -14,7 +14,7 @@ from sync_protocol.hlc import HLC
 from sync_protocol.schema import ZERO_ID
 
 from ..models import Conflict, LogEvent, StationChain, utcnow
-from .duplicates import duplicate_cases, merged_into
+from .duplicates import duplicate_cases, duplicate_parties, merged_into
 
 CENTRAL = "central"
 RESOLUTION_EVENT = "conflict_resolved"
@@ -32,13 +32,17 @@ def append_resolution(conflict: Conflict, outcome: str, actor: str, *, automatic
     return _append_central(conflict, RESOLUTION_EVENT, outcome, actor, automatic=automatic)
 
 
-def append_flag(conflict: Conflict) -> str:
+def append_flag(conflict: Conflict, incoming: Event | None = None) -> str:
     """Tell the stations concerned that a conflict on their case waits for a person (``conflict_flagged``, the
-    same payload as a resolution, with the conflict's pending outcome); returns the event id."""
-    return _append_central(conflict, FLAG_EVENT, conflict.outcome, "central", automatic=False)
+    same payload as a resolution, with the conflict's pending outcome); returns the event id. ``incoming``: the
+    event the conflict is about, while its batch is being ingested."""
+    return _append_central(
+        conflict, FLAG_EVENT, conflict.outcome, "central", automatic=False, incoming=incoming
+    )
 
 
-def _append_central(conflict: Conflict, event_type: str, outcome: str, actor: str, *, automatic: bool) -> str:
+def _append_central(conflict: Conflict, event_type: str, outcome: str, actor: str, *, automatic: bool,
+                    incoming: Event | None = None) -> str:  # fmt: skip
     from ..runtime import current_runtime
 
     network = current_runtime().network_id
@@ -72,6 +76,8 @@ def _append_central(conflict: Conflict, event_type: str, outcome: str, actor: st
         # Both cases hear of it (their stations get it in their decisions part); a merge names the survivor.
         cases = duplicate_cases(conflict)
         payload["cases"] = cases
+        # Each station shows the other case by its number and station (it does not hold that case).
+        payload["parties"] = duplicate_parties(conflict, incoming)
         if outcome in ("dedup", "merge") and len(cases) > 1:
             payload["into"] = cases[1]
     elif conflict.conflict_class == "F" and merged_into(conflict.aggregate_id):

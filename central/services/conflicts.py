@@ -205,7 +205,7 @@ def _record(
         conflict.resolved_at = utcnow()
         conflict.save()
     else:
-        append_flag(conflict)
+        append_flag(conflict, event)
     return conflict
 
 

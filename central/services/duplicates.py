@@ -22,7 +22,7 @@ from sync_protocol.bundles import BundlePart
 from sync_protocol.canonical import canonical_bytes
 from sync_protocol.events import Event, parse_event
 
-from ..models import CaseRecord, Conflict, DuplicateToken, LogEvent
+from ..models import CaseRecord, Conflict, DuplicateToken, LogEvent, Station
 
 NETKEY_FORMAT = "yiciban.netkey/1"
 NETKEY_VERSION = 1
@@ -111,3 +111,34 @@ def duplicate_cases(conflict: Conflict) -> list[str]:
     ids = json.loads(conflict.applied_event_ids or "[]")
     others = [r[0] for r in LogEvent.select(LogEvent.aggregate_id).where(LogEvent.event_id.in_(ids)).tuples()]
     return [conflict.aggregate_id, *others]
+
+
+def duplicate_parties(conflict: Conflict, incoming: Event | None = None) -> list[dict[str, str]]:
+    """Both applications of a class C conflict, the incoming one first, as their ``received`` events say: the case
+    id, its number and the receiving station's code and name — what each station shows of the other case (it does
+    not hold the other station's case). ``incoming``: the incoming event while its batch is still being ingested
+    (not in the log yet)."""
+    ids = [conflict.incoming_event_id, *json.loads(conflict.applied_event_ids or "[]")]
+    rows = {
+        event_id: parse_event(bytes(body))
+        for event_id, body in LogEvent.select(LogEvent.event_id, LogEvent.body)
+        .where(LogEvent.event_id.in_(ids))
+        .tuples()
+    }
+    if incoming is not None and incoming.event_id == conflict.incoming_event_id:
+        rows.setdefault(incoming.event_id, incoming)
+    names = {
+        code: name
+        for code, name in Station.select(Station.code, Station.name)
+        .where(Station.code.in_([e.station_id for e in rows.values()]))
+        .tuples()
+    }
+    return [
+        {
+            "case": event.aggregate_id,
+            "number": str(event.payload.get("case_no", "")),
+            "station": event.station_id,
+            "station_name": names.get(event.station_id, ""),
+        }
+        for event in (rows[i] for i in ids if i in rows)
+    ]

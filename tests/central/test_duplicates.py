@@ -9,7 +9,7 @@ import json
 import pytest
 
 from casework.merge import duplicate_token
-from central.models import CaseRecord, Conflict, DuplicateToken, LogEvent
+from central.models import CaseRecord, Conflict, DuplicateToken, LogEvent, Station
 from central.services.duplicates import merged_into, network_duplicate_key
 from sync_protocol.events import parse_event
 
@@ -138,3 +138,32 @@ def test_other_items_and_other_people_are_not_duplicates(app, client, village, t
     push(client, township, central_info, township.events)
     assert not Conflict.select().where(Conflict.conflict_class == "C").exists()
     assert DuplicateToken.select().count() == 3
+
+
+def test_the_flag_names_both_applications_by_number_and_station(app, client, village, township, central_info):
+    held = _first_bundle(client, village, central_info)
+    network_key = base64.b64decode(json.loads({p.type: p for p in held.parts}["netkey"].data)["duplicate"])
+    token = duplicate_token(network_key, ID_NUMBER, "GF00301000")
+    first = _receive(village, token, "form-v")
+    push(client, village, central_info, village.events)
+    second = _receive(township, token, "form-t")
+    push(client, township, central_info, township.events)
+    conflict = Conflict.get(Conflict.conflict_class == "C")
+    flag = parse_event(
+        bytes(LogEvent.get(LogEvent.event_type == "conflict_flagged", LogEvent.aggregate_id == second).body)
+    )
+    assert flag.payload["cases"] == [second, first] and flag.payload["conflict"] == conflict.id
+    names = {row.code: row.name for row in Station.select()}
+    assert flag.payload["parties"] == [
+        {"case": second, "number": f"{TOWNSHIP}-20260302-form-t", "station": TOWNSHIP,
+         "station_name": names[TOWNSHIP]},
+        {"case": first, "number": f"{village.code}-20260302-form-v", "station": village.code,
+         "station_name": names[village.code]},
+    ]  # fmt: skip
+    assert names[TOWNSHIP] and names[village.code]
+    # The village, whose case came first, hears of it too, before anyone decides.
+    bundle = open_bundle(
+        client.get(f"/api/v1/stations/{village.code}/bundles?after={held.state.version}"), village, central_info,
+        held.state,
+    )  # fmt: skip
+    assert flag.body in {p.type: p for p in bundle.parts}["decisions"].data.splitlines()
