@@ -129,7 +129,7 @@ class NodeProcess:
         """Close our end of the output pipe once the reader has read it to its end. The pipe ends only when every
         process of the node's group is gone: one left behind (a child of a node stopped by its own PID) is killed
         rather than having the pipe closed under the reader."""
-        self._reader.join(timeout=30)
+        self._reader.join(timeout=5)
         if self._reader.is_alive():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
