@@ -64,9 +64,8 @@ def test_a_view_with_every_kind_of_field_round_trips():
              "note_added", "attachment_added", "authorization_recorded", "duplicate_merged", "withdrawn"]  # fmt: skip
     view = fold(events_of([(t, "", None, False) for t in order]), timeline=False)
     state = view_state(view)
-    assert {"state", "village_received_on", "gaps", "pauses", "anomalies", "custody", "ratings", "fields"} <= set(
-        state
-    )
+    kinds = {"state", "village_received_on", "gaps", "pauses", "anomalies", "custody", "ratings", "fields"}
+    assert kinds <= set(state)
     assert view_from_state(json.loads(json.dumps(state))) == view
 
 
