@@ -179,6 +179,47 @@ def central_notes(case_id: str) -> list[Event]:
     return [e for e in events if (casework_type(e.effective_type) or "") not in SCHEMAS]
 
 
+@dataclass(frozen=True)
+class DuplicateFlag:
+    """A class C conflict central flagged on this case and has not resolved: the same person applied for the same
+    item at another station (or here, twice); a person at central merges the cases or marks them distinct."""
+
+    conflict: int
+    other_case_id: str
+    other_number: str
+    other_station: str  # the receiving station's name as central knows it (its code when central sent none)
+    other_station_code: str
+
+
+def open_duplicate_flags(case_id: str, notes: list[Event] | None = None) -> list[DuplicateFlag]:
+    """The class C flags on the case that no resolution has ended yet, each naming the other application (central's
+    ``parties``), from ``central_notes`` (passed when the caller already read them)."""
+    notes = central_notes(case_id) if notes is None else notes
+    resolved = {e.payload.get("conflict") for e in notes if e.type == "conflict_resolved"}
+    flags = []
+    for event in notes:
+        payload = event.payload
+        if event.type != "conflict_flagged" or payload.get("class") != "C":
+            continue
+        if payload.get("conflict") in resolved or case_id not in (payload.get("cases") or []):
+            continue
+        parties = [p for p in payload.get("parties") or [] if isinstance(p, dict)]
+        other = next((p for p in parties if p.get("case") != case_id), None)
+        other_id = next((c for c in payload.get("cases") or [] if c != case_id), "")
+        if other is None:  # a flag from before central named the parties: the case id is all there is
+            other = {"case": other_id, "number": "", "station": "", "station_name": ""}
+        flags.append(
+            DuplicateFlag(
+                conflict=int(payload.get("conflict") or 0),
+                other_case_id=str(other.get("case") or other_id),
+                other_number=str(other.get("number") or ""),
+                other_station=str(other.get("station_name") or other.get("station") or ""),
+                other_station_code=str(other.get("station") or ""),
+            )
+        )
+    return flags
+
+
 def clock_of(view: CaseView, item: Item, on: dt.date) -> ClockStatus:
     return compute_clock(
         current_calendar(), view.clock_inputs(item.promised_limit_days, item.legal_limit_days), on
@@ -259,8 +300,10 @@ from .intake import (  # noqa: E402
 )
 
 __all__ = [
-    "APPLICANT", "CASE", "INTAKE_DECISIONS", "MATERIAL_CHOICES", "Actor", "IntakeForm", "Person", "acting_role",
+    "APPLICANT", "CASE", "INTAKE_DECISIONS", "MATERIAL_CHOICES", "Actor", "DuplicateFlag", "IntakeForm", "Person",
+    "acting_role",
     "append_case_event", "case_events", "case_for_token", "case_view", "casework_type", "central_notes", "clock_of",
-    "decisions_for", "find_applicant", "form_problem", "open_cases_of", "project_case", "receive_application",
+    "decisions_for", "find_applicant", "form_problem", "open_cases_of", "open_duplicate_flags", "project_case",
+    "receive_application",
     "station", "validate_intake", "wire_type",
 ]  # fmt: skip

@@ -151,6 +151,14 @@ def _render_case(
     materials = list(
         CaseMaterial.select().where(CaseMaterial.case_id == case_id).order_by(CaseMaterial.material_key)
     )
+    notes = case_service.central_notes(case_id)
+    duplicates = case_service.open_duplicate_flags(case_id, notes)
+    known = {
+        r.id
+        for r in CaseRecord.select(CaseRecord.id).where(
+            CaseRecord.id.in_([f.other_case_id for f in duplicates])
+        )
+    }
     return render_template(
         "cases/show.html",
         case=record,
@@ -168,7 +176,10 @@ def _render_case(
         active=active,
         new_token=new_token,
         agent=Applicant.get_or_none(Applicant.id == view.agent_id) if view.agent_id else None,
-        central_notes=case_service.central_notes(case_id),
+        central_notes=notes,
+        duplicate_flags=duplicates,
+        known_cases=known,
+        identity=identity,
         details={name: current_field(case_id, name, view) for name in EDITABLE_FIELDS},
         can_edit=role is not None and role != "proxy_agent" and not (view.state and view.state.terminal),
     ), (422 if problems else 200)
