@@ -212,8 +212,21 @@ def test_one_person_one_item_at_two_windows_is_flagged_and_the_admin_merges(netw
         assert CentralCase.select().where(CentralCase.case_id.in_([at_village, at_township])).count() == 2
         assert person not in json.dumps([c.data for c in CentralCase.select()])
     assert_both_pages_flag(network, (at_village, at_township), "疑似重复申请")
+    # Before the admin decides, each window sees the other application by its number and station, in words.
+    numbers = {}
+    for station, case_id in ((village, at_village), (township, at_township)):
+        with station.bound():
+            numbers[station.code] = StationCase.get_by_id(case_id).number
+    for station, case_id, other in ((village, at_village, TOWNSHIP), (township, at_township, VILLAGE)):
+        page = case_page(station, case_id)
+        banner = page[page.find("可能重复申请") :][:600]
+        assert f"同一申请人在{other[1]}也申请了该事项" in banner and numbers[other[0]] in banner, (
+            station.code,
+            banner,
+        )
     resolve_in_ui(admin, conflict, "merge", shows=("重复申请", at_village, at_township))
     assert_both_pages_show(network, (at_village, at_township), "疑似重复申请", "已并入先收的办件")
+    assert "可能重复申请" not in case_page(village, at_village), "resolved: the flag is gone"
 
     # F, automatic: the township, offline, adds a note on its merged case; central redirects it, nothing lost.
     reply = clerk(township).submit(f"/cases/{at_township}", {"note": "申请人来电补充"},
