@@ -7,6 +7,10 @@ log can route it without knowing casework's table.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
+from casework.events import CaseEvent
+
 CASE_PREFIX = "case."
 _APPLICANT_TYPES = {"applicant_created": "applicant.created", "applicant_edited": "applicant.edited"}
 _APPLICANT_BY_WIRE = {wire: local for local, wire in _APPLICANT_TYPES.items()}
@@ -24,3 +28,36 @@ def casework_type(wire: str) -> str | None:
     if wire.startswith(CASE_PREFIX) and len(wire) > len(CASE_PREFIX):
         return wire[len(CASE_PREFIX) :]
     return None
+
+
+class LoggedEvent(Protocol):
+    """What a log event (``sync_protocol.events.Event``) offers a reader: the domain type and payload it carries —
+    for a ``rehome`` re-issued after fork recovery, its original's — and who acted where and when."""
+
+    @property
+    def effective_type(self) -> str: ...
+    @property
+    def effective_payload(self) -> dict[str, Any]: ...
+    @property
+    def wall_ms(self) -> int: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def station_id(self) -> str: ...
+
+
+def effective_casework_type(event: LoggedEvent) -> str:
+    """The casework type a log event counts as: a rehome counts as the event it re-issues (``custody_dispatched``
+    …), never as ``rehome``; a type outside casework stays as logged."""
+    return casework_type(event.effective_type) or event.effective_type
+
+
+def case_event(event: LoggedEvent) -> CaseEvent:
+    """A log event as casework folds it (the one conversion the station and central both use)."""
+    return CaseEvent(
+        effective_casework_type(event),
+        event.effective_payload,
+        at=event.wall_ms,
+        actor=event.actor,
+        station=event.station_id,
+    )

@@ -28,7 +28,7 @@ from peewee import fn
 from casework.caseview import CaseView, fold
 from casework.events import CaseEvent
 from casework.foldstate import FOLD_FINGERPRINT, view_from_state, view_state
-from casework.wire import casework_type
+from casework.wire import case_event
 from sync_protocol.events import REHOME, Event, parse_event
 
 from ..db import database
@@ -151,15 +151,8 @@ def _effective(events: Iterable[tuple[int, Event]]) -> list[tuple[int, Event]]:
 
 
 def _case_event(event: Event) -> CaseEvent:
-    # Stations log "case.received"; casework folds "received" (casework.wire is the one mapping).
-    wire = event.effective_type
-    return CaseEvent(
-        type=casework_type(wire) or wire,
-        payload=event.effective_payload,
-        at=event.wall_ms,
-        actor=event.actor,
-        station=event.station_id,
-    )
+    # Stations log "case.received"; casework folds "received" (casework.wire is the one mapping, rehome included).
+    return case_event(event)
 
 
 def _owner(view: CaseView, last: Event) -> str:

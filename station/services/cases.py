@@ -23,7 +23,7 @@ from casework.deadlines import ClockStatus, compute_clock
 from casework.errors import TransitionError
 from casework.events import SCHEMAS, CaseEvent, fold, validate_payload
 from casework.lifecycle import CaseState, Role, check_transition
-from casework.wire import casework_type, wire_type
+from casework.wire import case_event, casework_type, effective_casework_type, wire_type
 from sync_protocol.events import Event, parse_event
 
 from ..errors import ActionRefusedError
@@ -109,14 +109,18 @@ RESOLVED_CONTENT_CLASSES = frozenset({"A", "B", "D", "F"})
 application stand; not G: an integrity finding says nothing about the content)."""
 
 
+def counted_once(logged: list[Event]) -> list[Event]:
+    """A rehome re-issues an event (fork recovery); while the original is still among ``logged`` the user's act
+    counts once, as the original. A rehome whose original is not there counts as the event it re-issues."""
+    ids = {e.event_id for e in logged}
+    return [e for e in logged if e.rehomed_from is None or e.rehomed_from[2] not in ids]
+
+
 def case_events(case_id: str) -> list[Event]:
     """The station's own events of the case in log order, then central's events on it in clock order: central
     decides, and the station rebases on what central sent back (SYNC-DESIGN §1). A case other stations act on
     too (代办) is folded wholly in causal (clock) order, as central folds it."""
-    logged = events_of(CASE, case_id)
-    ids = {e.event_id for e in logged}
-    # A rehome re-issues an event still in our log (fork recovery): count the user's act once.
-    own = [e for e in logged if e.rehomed_from is None or e.rehomed_from[2] not in ids]
+    own = counted_once(events_of(CASE, case_id))
     seen = {e.event_id for e in own}
     central = [
         parse_event(bytes(row.body))
@@ -146,17 +150,7 @@ def case_events(case_id: str) -> list[Event]:
 
 def casework_events(case_id: str) -> list[CaseEvent]:
     """The case's events (``case_events``) in casework form, as they are folded."""
-    return [
-        CaseEvent(
-            casework_type(e.effective_type) or e.effective_type,
-            e.effective_payload,
-            at=e.wall_ms,
-            actor=e.actor,
-            station=e.station_id,
-        )  # fmt: skip
-        for e in case_events(case_id)
-        if (casework_type(e.effective_type) or "") in SCHEMAS
-    ]
+    return [case_event(e) for e in case_events(case_id) if effective_casework_type(e) in SCHEMAS]
 
 
 def case_view(case_id: str) -> CaseView:
