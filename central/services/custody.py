@@ -105,7 +105,7 @@ def has_unread_custody_events() -> bool:
     """Whether the log holds a dispatch or a receipt after the cursor (holdings alone wait for the schedule)."""
     cursor = CustodyCursor.get_or_none(CustodyCursor.id == 1)
     after = cursor.central_seq if cursor is not None else 0
-    wire = [*_CUSTODY, *(f"case.{t}" for t in _CUSTODY)]
+    wire = [*_CUSTODY, *(f"case.{t}" for t in _CUSTODY), REHOME]  # a rehome may re-issue a hand-over
     return (
         LogEvent.select(LogEvent.central_seq)
         .where((LogEvent.central_seq > after) & LogEvent.event_type.in_(wire))

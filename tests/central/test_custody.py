@@ -46,10 +46,10 @@ def push(client, station, central_info, start=0):
     return len(station.events)
 
 
-def dispatch(village, case_id, at="2026-03-02T09:00:00+08:00", to=TOWNSHIP):
+def dispatch(village, case_id, at="2026-03-02T09:00:00+08:00", to=TOWNSHIP, events=None):
     payload = {"from": "village_received", "to": "in_transit", "manifest_id": MANIFEST, "carrier": "agent",
                "to_station": to, "at": at, "direction": "up"}  # fmt: skip
-    village.append("case.custody_dispatched", case_id, payload)
+    return village.append("case.custody_dispatched", case_id, payload, events=events)
 
 
 def receive(station, case_id, at="2026-03-03T10:00:00+08:00"):
@@ -275,3 +275,51 @@ def test_settling_the_conflict_in_the_general_queue_resolves_the_custody_issue(
     assert "receipt_without_dispatch" not in issues
     with app.app_context():
         assert custody.CustodyIssue.get_by_id(row.key).status == "resolved"
+
+
+def test_a_dispatch_re_issued_by_fork_recovery_counts_as_the_dispatch(app, client, village, central_info):
+    """The village's dispatch forked (central holds another event at its seq); the station recovers in a new epoch
+    and re-issues it as a ``rehome`` event. Central pairs it as the dispatch, as soon as the batch is ingested, and
+    holds the folder in transit, not at the village."""
+    from central.models import LogEvent
+    from sync_protocol.events import REHOME
+    from sync_protocol.hlc import HLC
+    from sync_protocol.ingest import fork_recovery_events
+
+    case_id = village.receive_case()
+    agreed = village.events[-1]
+    village.receive_case("990101101201-20260301-0002")  # what central holds at seq 3
+    push(client, village, central_info)
+    refresh(app, D(2026, 3, 3))
+    assert [code for code, _ in holdings(app, case_id)] == [VILLAGE], (
+        "received, not dispatched: at the village"
+    )
+    branch = village.events[:2]  # the station's store went another way after seq 2: the dispatch
+    dispatch(village, case_id, events=branch)
+    forked = village.batch(branch, central_info)
+    assert client.put(f"/api/v1/files/{forked.name}", data=forked.data).status_code == 202
+    wall = village.clock.wall_ms + 60_000
+    recovery = fork_recovery_events(
+        branch, fork_seq=3, agreed_head=(1, 2, agreed.event_id), new_epoch=2, hlc=HLC(wall, 0), wall_ms=wall,
+        actor="system",
+    )  # fmt: skip
+    assert [e.type for e in recovery] == ["epoch.open", REHOME]
+    batch = village.batch(recovery, central_info)
+    assert client.put(f"/api/v1/files/{batch.name}", data=batch.data).status_code == 202
+    with app.app_context():
+        assert LogEvent.select().where(LogEvent.event_id == recovery[1].event_id).exists(), (
+            "the rehome applied"
+        )
+        # The ingest's custody refresh already read it (it runs when a hand-over may have arrived).
+        [pair] = custody.CustodyPair.select().where(custody.CustodyPair.case_id == case_id)
+        assert (pair.dispatch_event, pair.from_station, pair.to_station) == (
+            recovery[1].event_id, VILLAGE, TOWNSHIP
+        )  # fmt: skip
+    refresh(app, D(2026, 3, 3))
+    assert holdings(app, case_id) == [], "in transit: held at no station"
+
+
+def holdings(app, case_id):
+    with app.app_context():
+        rows = custody.CustodyHolding.select().where(custody.CustodyHolding.case_id == case_id)
+        return [(h.station_code, h.kind) for h in rows]

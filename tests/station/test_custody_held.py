@@ -7,17 +7,17 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from casework.custody import holdings_from_events
-from casework.events import CaseEvent
-from casework.wire import casework_type
+from casework.wire import case_event
 from station import db as dbmod
 from station.cli import main
 from station.services import custody
 from station.services.backup import backup_database
 from station.services.cases import CASE
 from station.services.custody import issues
-from station.services.custody.manifests import folder_here_in
-from station.services.log import events_of
+from station.services.custody.manifests import folder_here, folder_here_in
+from station.services.log import check_against_ack, events_of
 from sync_protocol import receipts
+from sync_protocol.events import REHOME
 
 from .conftest import TOWNSHIP_CODE, VILLAGE_CODE
 from .test_custody import (
@@ -41,11 +41,7 @@ def from_every_event(cases) -> list:
     for case in cases:
         events = events_of(CASE, case.id)
         if folder_here_in(events, VILLAGE_CODE):
-            case_events = [
-                CaseEvent(casework_type(e.type) or e.type, e.payload, e.wall_ms, e.actor, e.station_id)
-                for e in events
-            ]
-            found += holdings_from_events(case.id, case_events, case.number)
+            found += holdings_from_events(case.id, [case_event(e) for e in events], case.number)
     return found
 
 
@@ -128,3 +124,34 @@ def test_held_here_after_a_backup_is_restored_over_a_store_that_went_further(app
         both = [*cases, third]
         assert held(both) == from_every_event(both)
         assert len(held(both)) == 3
+
+
+def test_a_dispatch_re_issued_by_fork_recovery_still_counts_as_the_folder_leaving(app, instance):
+    """Fork recovery re-issues the dispatch as a ``rehome`` event in a new epoch: the folder is still gone with the
+    agent — counted once while the original is in the log, and counted as the rehome alone when the store only has
+    what central sent back (the original was the forked event central never took)."""
+    village = app
+    kept, sent = receive_case(village, "张晓明", ID_NUMBERS[0]), receive_case(village, "李四", ID_NUMBERS[1])
+    dispatched_manifest(village, [sent])
+    with in_(village):
+        [dispatch] = [e for e in events_of(CASE, sent.id) if e.type == "case.custody_dispatched"]
+        assert check_against_ack({1: dispatch.seq - 1}, forks={1: dispatch.seq}) is True
+    node_of(village).database.close()
+    restored = CliRunner().invoke(main, ["restore", "--instance", str(instance)])
+    assert restored.exit_code == 0, restored.output
+    with in_(village):
+        [rehome] = [e for e in events_of(CASE, sent.id) if e.type == REHOME]
+        assert (
+            rehome.effective_type == "case.custody_dispatched" and rehome.rehomed_from[2] == dispatch.event_id
+        )
+        assert not folder_here(sent.id) and folder_here(kept.id)
+        assert [h.case_id for h in held([kept, sent])] == [kept.id]
+        # Without the original (central's copy of the log holds only the rehome), the rehome alone says the same.
+        only_rehome = [e for e in events_of(CASE, sent.id) if e.event_id != dispatch.event_id]
+        assert not folder_here_in(only_rehome, VILLAGE_CODE)
+        assert holdings_from_events(sent.id, [case_event(e) for e in only_rehome], sent.number) == []
+        with_received_only = [e for e in only_rehome if e.type != REHOME]
+        assert folder_here_in(with_received_only, VILLAGE_CODE), "the rehome is what moves the folder"
+        assert holdings_from_events(sent.id, [case_event(e) for e in with_received_only], sent.number), (
+            "the folder would be held here without the rehome"
+        )

@@ -25,14 +25,14 @@ from casework.custody import (
 from casework.errors import Message, message
 from casework.events import CaseEvent
 from casework.lifecycle import CaseState
-from casework.wire import wire_type
+from casework.wire import case_event, effective_casework_type, wire_type
 from sync_protocol.errors import ProtocolError
-from sync_protocol.events import Event, parse_event
+from sync_protocol.events import REHOME, Event, parse_event
 from sync_protocol.registry import parse_registry
 
 from ...db import database, write_transaction
 from ...models import CaseRecord, EventLog, NodeState, StationIdentity
-from ..cases import CASE, casework_type, station
+from ..cases import CASE, counted_once, station
 from ..reference import current_calendar
 from .common import REGISTRY_KEY, CustodyFolder, CustodyIssue, CustodyManifest, _iso, _now
 from .labels import note_received_elsewhere
@@ -123,14 +123,13 @@ class StationIssue:
 
 
 def _case_events(events: list[Event]) -> list[CaseEvent]:
-    return [
-        CaseEvent(casework_type(e.type) or e.type, e.payload, e.wall_ms, e.actor, e.station_id)
-        for e in events
-    ]
+    return [case_event(e) for e in events]
 
 
 HOLDING_WIRE_TYPES = tuple(sorted(wire_type(t) for t in HOLDING_EVENT_TYPES))
 """The log's types of the events that decide a holding, the custody hand-overs (where the folder is) among them."""
+_HOLDING_LOG_TYPES = (*HOLDING_WIRE_TYPES, REHOME)
+"""… and ``rehome``: fork recovery re-issues such an event under that type, and it counts as what it re-issues."""
 _CHUNK = 500  # ids per IN (…) list, well under SQLite's variable limit
 
 
@@ -196,14 +195,16 @@ def _holding_events(ids: list[str]) -> dict[str, list[Event]]:
             .where(
                 (EventLog.aggregate_kind == CASE)
                 & EventLog.aggregate_id.in_(part)
-                & EventLog.event_type.in_(HOLDING_WIRE_TYPES)
+                & EventLog.event_type.in_(_HOLDING_LOG_TYPES)
             )  # fmt: skip
             .tuples()
         )
     events: dict[str, list[Event]] = {}
     for case_id, _, _, body in sorted(rows, key=lambda row: (row[1], row[2])):
-        events.setdefault(case_id, []).append(parse_event(bytes(body)))
-    return events
+        event = parse_event(bytes(body))
+        if effective_casework_type(event) in HOLDING_EVENT_TYPES:
+            events.setdefault(case_id, []).append(event)
+    return {case_id: counted_once(mine) for case_id, mine in events.items()}
 
 
 def station_issues(today: dt.date, limits: CustodyLimits | None = None) -> list[StationIssue]:

@@ -18,10 +18,11 @@ from casework.custody import (
 )
 from casework.errors import TransitionError
 from casework.lifecycle import CaseState, check_transition
+from casework.wire import effective_casework_type, wire_type
 from printing.masking import mask_name
 from sync_protocol import receipts
 from sync_protocol.errors import ProtocolError
-from sync_protocol.events import Event, parse_event
+from sync_protocol.events import REHOME, Event, parse_event
 from sync_protocol.keys import SigningKey
 from sync_protocol.registry import parse_registry
 
@@ -60,38 +61,48 @@ def _direction_to(identity: StationIdentity, destination: str) -> Direction:
     return Direction.UP if destination == identity.parent_code else Direction.DOWN
 
 
-_CUSTODY_WIRE = ("case.custody_dispatched", "case.custody_received")
+_HAND_OVERS = ("custody_dispatched", "custody_received")
+_HAND_OVER_LOG_TYPES = (*(wire_type(t) for t in _HAND_OVERS), REHOME)
+"""What a hand-over is logged as: its own type, or ``rehome`` when fork recovery re-issued it."""
+
+
+def _is_hand_over(event: Event) -> bool:
+    return effective_casework_type(event) in _HAND_OVERS
+
+
+def _received(event: Event | None) -> bool:
+    return event is not None and effective_casework_type(event) == "custody_received"
 
 
 def _last_hand_over(case_id: str) -> Event | None:
-    """This station's latest hand-over of the case's folder, in log order (times to the second can tie)."""
-    row = (
+    """This station's latest hand-over of the case's folder, in log order (times to the second can tie); one
+    re-issued by fork recovery counts as the hand-over it re-issues (as the case's fold counts it)."""
+    rows = (
         EventLog.select(EventLog.body)
         .where(
             (EventLog.aggregate_kind == "case")
             & (EventLog.aggregate_id == case_id)
-            & EventLog.event_type.in_(_CUSTODY_WIRE)
+            & EventLog.event_type.in_(_HAND_OVER_LOG_TYPES)
             & (EventLog.station == station().station_code)
         )
         .order_by(EventLog.epoch.desc(), EventLog.seq.desc())
-        .first()
+        .tuples()
     )
-    return None if row is None else parse_event(bytes(row.body))
+    events = (parse_event(bytes(body)) for (body,) in rows.iterator())
+    return next((e for e in events if _is_hand_over(e)), None)
 
 
 def folder_here(case_id: str) -> bool:
     """Is the paper here? Not if the latest thing this station did with it was to hand it to an agent."""
     last = _last_hand_over(case_id)
-    return last is None or last.type == "case.custody_received"
+    return last is None or _received(last)
 
 
 def folder_here_in(events: list[Event], station_code: str) -> bool:
     """:func:`folder_here` answered from the case's events already read in log order (``events_of``), for a
     caller that needs them anyway — no query."""
-    last = next(
-        (e for e in reversed(events) if e.type in _CUSTODY_WIRE and e.station_id == station_code), None
-    )
-    return last is None or last.type == "case.custody_received"
+    last = next((e for e in reversed(events) if _is_hand_over(e) and e.station_id == station_code), None)
+    return last is None or _received(last)
 
 
 def _on_open_draft(case_id: str) -> bool:
@@ -154,9 +165,9 @@ def _came_down(case_id: str) -> bool:
     """The folder's latest hand-over here was a result carried down to us."""
     last = _last_hand_over(case_id)
     return (
-        last is not None
-        and last.type == "case.custody_received"
-        and last.payload.get("direction") == Direction.DOWN.value
+        _received(last)
+        and last is not None
+        and last.effective_payload.get("direction") == Direction.DOWN.value
     )
 
 
