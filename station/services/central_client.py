@@ -56,6 +56,17 @@ class CentralClient:
             raise SyncError(f"central at {self.base_url} is not reachable: {reason}") from e
         if len(reply.body) > MAX_REPLY_BYTES:
             raise SyncError("central's reply is larger than allowed")
+        promised = reply.header("Content-Length")
+        if (
+            method != "HEAD"
+            and reply.status < 400
+            and promised.isdigit()
+            and int(promised) != len(reply.body)
+        ):
+            # read(n) returns what arrived before the connection closed: a cut reply is not a whole one.
+            raise SyncError(
+                f"central's reply to {method} {path} was cut off ({len(reply.body)} of {promised} bytes arrived)"
+            )
         if reply.status not in ok:
             raise SyncError(
                 f"central answered {method} {path} with HTTP {reply.status}: {_reason(reply.body)}"
