@@ -1,6 +1,7 @@
 """Intake at the window (一窗受理): the typed form, its validation in Chinese and English, the applicant (ID number
-encrypted, found by keyed hash), the case number, and receiving an application — with 受理, 容缺受理 or the
-one-time correction notice in the same transaction.
+encrypted, found by keyed hash), the case number, and receiving an application — at the item's acceptance level
+with 受理, 容缺受理 or the one-time correction notice in the same transaction; below it (a village, or a township
+for an item the county accepts) only 代收, to be sent on by 代办 (:func:`decisions_for`).
 """
 
 from __future__ import annotations
@@ -350,7 +351,8 @@ def case_for_token(token: str) -> CaseRecord | None:
 def receive_application(
     cipher: FieldCipher, actor: Actor, form: IntakeForm, on: dt.date | None = None
 ) -> CaseRecord:
-    """收件 (and at a township, 受理 / 容缺受理 in the same act): one transaction, one case per form token."""
+    """收件 (and at the item's acceptance level, 受理 / 容缺受理 / 一次性告知 in the same act; below it, 代收): one
+    transaction, one case per form token."""
     on = on or today()
     with write_transaction():
         already = find_by_idempotency_key(form.token)
