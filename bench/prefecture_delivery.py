@@ -21,10 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peewee import fn
+
 from bench.central_workload import Central
 from bench.prefecture_work import NETWORK, Node, Prefecture
 from central import create_app
-from central.models import Batch, HeldEvent, QuarantinedEvent
+from central.models import Batch, CaseRecord, HeldEvent, LogEvent, QuarantinedEvent
 from central.runtime import current_runtime
 from central.services.acks import latest_ack
 from central.services.inbox import import_folder, store_file
@@ -83,12 +85,20 @@ class Delivery:
         ]
 
     def read_ack(self, node: Node) -> None:
+        """The station's sync (or the trip back) brings its ack and its downstream bundle: every case of its
+        central holds is at central's current log top as far as the station knows (``learn_central_versions``)."""
         body = latest_ack(node.code)
         if body is not None:
             node.acked = parse_ack(body).for_epoch(node.head.epoch)
+        if node.cases:
+            top = LogEvent.select(fn.MAX(LogEvent.central_seq)).scalar() or 0
+            known = CaseRecord.select(CaseRecord.case_id).where(CaseRecord.case_id.in_(sorted(node.cases)))
+            for (case_id,) in known.tuples():
+                node.seen[case_id] = top
 
     def push(self, node: Node) -> None:
-        """Online: every pending file through the PUT's path (store, then the ingest task), then the ack."""
+        """Online: every pending file through the PUT's path (store, then the ingest task); the caller reads
+        the ack and bundle back once every online station has pushed (stations sync every few minutes)."""
         for batch in self.pending(node, self.batch_events):
             started = time.perf_counter()
             stored = store_file(
@@ -97,7 +107,6 @@ class Delivery:
             status = "duplicate_file" if stored.duplicate else ingest_file_task.call_local(stored.name)
             self.seconds += time.perf_counter() - started
             self.files[f"http {status}"] += 1
-        self.read_ack(node)
 
     def export(self, node: Node, day: int) -> None:
         """Offline village: the pending files go on a stick, each on a trip 1–4 days later, 5 % on two."""

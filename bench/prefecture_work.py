@@ -39,7 +39,6 @@ NETWORK = "test-net"  # what tests.central.conftest.make_instance initialises
 VILLAGES, TOWNSHIPS, COUNTIES = 3558, 258, 12
 MATTERS_PER_DAY = 2_000_000 / 365
 IMMEDIATE, AT_VILLAGE, EXTRA_STEPS, MATERIALS = 0.4266, 0.56, 0.65, 3.97
-START = dt.datetime(2026, 3, 2, tzinfo=CHINA)  # a Monday
 MINUTE = 60_000
 
 
@@ -58,6 +57,10 @@ class Node:
     last_own: dict[str, str] = field(default_factory=dict)
     acked: Any = None  # sync_protocol.acks.EpochAck of the station's epoch, from the last ack it received
     usb_only: bool = False  # a village without a working link: everything travels by USB
+    # The cases whose downstream bundles reach this station (its own, and for a township the folders sent to it),
+    # and the central version of each it last learned from a bundle: what its events declare as base (bv).
+    cases: set[str] = field(default_factory=set)
+    seen: dict[str, int] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -86,6 +89,7 @@ class Prefecture:
 
     scale: float
     seed: int
+    start: dt.date  # the first day (central's custody checks compare with the real today: end near it)
     rng: random.Random = field(init=False)
     counties: list[str] = field(default_factory=list)
     townships: list[Node] = field(default_factory=list)
@@ -105,7 +109,7 @@ class Prefecture:
         townships = max(1, round(TOWNSHIPS * self.scale))
         villages = max(1, round(VILLAGES * self.scale))
         self.counties = [county_code(n) for n in range(min(COUNTIES, townships))]
-        wall = int(START.replace(hour=8).timestamp() * 1000)
+        wall = self.day_wall(0, 8.0)
         for n in range(townships):
             county = self.counties[n % len(self.counties)]
             code = f"{county[:6]}{101 + n // len(self.counties):03d}000"
@@ -144,7 +148,7 @@ class Prefecture:
             idempotency_key=new_uuid7(clock.wall_ms, self.rng.randbytes(10)), aggregate_kind=kind,
             aggregate_id=aggregate_id, payload=payload,
             catalog_version=self.catalog_version if local_type == "received" else 0,
-            base_own_event=node.last_own.get(aggregate_id, ""),
+            base_own_event=node.last_own.get(aggregate_id, ""), base_version=node.seen.get(aggregate_id, 0),
         )  # fmt: skip
         node.last_own[aggregate_id] = event.event_id
         node.sim.events.append(event)
@@ -171,16 +175,17 @@ class Prefecture:
         """Schedule the day's new matters (the follow-ups of earlier ones are already on the agenda)."""
         count = MATTERS_PER_DAY * self.scale
         count = int(count) + (1 if self.rng.random() < count % 1 else 0)
-        opening = int((START + dt.timedelta(days=day, hours=0.5)).timestamp() * 1000)
+        opening = self.day_wall(day, 8.5)
         for _ in range(count):
             at_village = self.rng.random() < AT_VILLAGE
             node = self.rng.choice(self.villages if at_village else self.townships)
             wall = opening + self.rng.randrange(510) * MINUTE  # 08:30 – 17:00
             self.at(wall, lambda w, node=node: self.intake(node, w))
 
-    @staticmethod
-    def day_wall(day: int, hours: float) -> int:
-        return int((START + dt.timedelta(days=day, hours=hours - 8)).timestamp() * 1000)
+    def day_wall(self, day: int, hours: float) -> int:
+        """ms of ``hours`` (China time) on day ``day`` of the run."""
+        midnight = dt.datetime.combine(self.start + dt.timedelta(days=day), dt.time(0), CHINA)
+        return int((midnight + dt.timedelta(hours=hours)).timestamp() * 1000)
 
     def day_of(self, wall: int) -> dt.date:
         return dt.datetime.fromtimestamp(wall / 1000, CHINA).date()
@@ -209,6 +214,8 @@ class Prefecture:
         matter = Matter(new_uuid7(wall, self.rng.randbytes(10)), node if node is not township else None, township,
                         item, number, person, self.rng.random() < IMMEDIATE)  # fmt: skip
         self.matters += 1
+        node.cases.add(matter.case_id)
+        township.cases.add(matter.case_id)  # a village's folder is routed to its township from the start
         if new:
             lookup = hashlib.sha256(person["number"].encode()).hexdigest()
             self.emit(node, wall, "applicant_created", "applicant", person["id"], {
@@ -332,3 +339,7 @@ class Prefecture:
                                                     "method": "window", "signed_by": matter.person["name"]})  # fmt: skip
         if self.rng.random() < 0.6:
             self.rate(matter, node, wall + MINUTE, "completion", channel)
+        for station in (matter.village, matter.township):  # nothing more happens to it: no longer followed
+            if station is not None:
+                station.cases.discard(matter.case_id)
+                station.seen.pop(matter.case_id, None)
