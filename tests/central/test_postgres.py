@@ -16,6 +16,7 @@ from .pg import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 from .test_auth import test_authorization_matrix  # noqa: F401 - re-run on PostgreSQL
 from .test_bundles import (  # noqa: F401, E402
     test_a_county_gets_only_the_cases_forwarded_to_it_or_it_acted_on_and_each_event_once,
+    test_a_part_the_cap_cut_never_claims_a_version_past_an_event_it_left_behind,
     test_a_station_gets_a_snapshot_then_deltas_then_nothing,
 )
 from .test_conflicts import (  # noqa: F401, E402
