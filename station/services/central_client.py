@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -54,24 +55,31 @@ class CentralClient:
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise SyncError(f"central at {self.base_url} is not reachable: {reason}") from e
+        except http.client.HTTPException as e:  # a status line or a chunk that ended early
+            raise SyncError(f"central's reply to {method} {path} was cut off ({type(e).__name__})") from e
         if len(reply.body) > MAX_REPLY_BYTES:
             raise SyncError("central's reply is larger than allowed")
-        promised = reply.header("Content-Length")
-        if (
-            method != "HEAD"
-            and reply.status < 400
-            and promised.isdigit()
-            and int(promised) != len(reply.body)
-        ):
-            # read(n) returns what arrived before the connection closed: a cut reply is not a whole one.
-            raise SyncError(
-                f"central's reply to {method} {path} was cut off ({len(reply.body)} of {promised} bytes arrived)"
-            )
+        cut = _cut_off(method, reply)
+        if cut:
+            raise SyncError(f"central's reply to {method} {path} was cut off ({cut})")
         if reply.status not in ok:
             raise SyncError(
                 f"central answered {method} {path} with HTTP {reply.status}: {_reason(reply.body)}"
             )
         return reply
+
+
+def _cut_off(method: str, reply: Reply) -> str:
+    """Why a successful reply is not whole, or "": read(n) returns what arrived before the connection closed, and
+    headers that stop early read as a complete head. Central gives every reply with a body its Content-Length."""
+    if method == "HEAD" or reply.status >= 400 or reply.status == 204:
+        return ""
+    promised = reply.header("Content-Length")
+    if promised.isdigit():
+        return "" if int(promised) == len(reply.body) else f"{len(reply.body)} of {promised} bytes arrived"
+    if "chunked" in reply.header("Transfer-Encoding").lower():
+        return ""  # http.client raised IncompleteRead had the chunks stopped early
+    return "its headers ended early"
 
 
 def _reason(body: bytes) -> str:

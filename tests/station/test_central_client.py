@@ -35,13 +35,27 @@ def one_reply(reply: bytes) -> Iterator[str]:
         listener.close()
 
 
-def test_a_reply_cut_off_before_its_length_is_a_sync_error_in_words():
-    body = b'{"version": 3, "signature": "abc"}'
-    cut = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body[:10]
-    with one_reply(cut) as url, pytest.raises(SyncError) as raised:
+BODY = b'{"version": 3, "signature": "abc"}'
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY)
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (
+            HEAD + BODY[:10],
+            f"10 of {len(BODY)} bytes arrived",
+        ),  # urllib's read(n) returned the part that came
+        (HEAD[:20], "its headers ended early"),  # read as a head without a length and an empty body
+        (HEAD[:10], "BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", "IncompleteRead"),
+    ],
+)
+def test_a_reply_cut_off_is_a_sync_error_in_words(reply, why):
+    with one_reply(reply) as url, pytest.raises(SyncError) as raised:
         CentralClient(url, timeout=5).request("GET", "/api/v1/stations/990101101201/ack")
-    assert str(raised.value) == (
-        f"central's reply to GET /api/v1/stations/990101101201/ack was cut off (10 of {len(body)} bytes arrived)"
+    assert (
+        str(raised.value) == f"central's reply to GET /api/v1/stations/990101101201/ack was cut off ({why})"
     )
 
 
