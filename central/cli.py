@@ -239,14 +239,25 @@ def enroll_file_cmd(instance: Path, request_file: Path, reply_file: Path) -> Non
 @INSTANCE_OPTION
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_cmd(instance: Path, folder: Path) -> None:
-    """Import sealed files carried on a USB stick (a folder, searched recursively), then process them."""
+    """Import sealed files carried on a USB stick (a folder, searched recursively), then process them: large scans
+    (blob-<sha256>.age) are checked and kept like an upload (a bad one is quarantined, the rest taken), then the
+    batches are stored and ingested."""
     from .errors import CentralError
+    from .services.blobs import import_blob_folder
     from .services.inbox import import_folder
     from .services.ingest import ingest_file
 
     settings = _bind(instance)
     from .runtime import current_runtime
 
+    blobs = import_blob_folder(
+        folder,
+        instance=Path(settings["INSTANCE_PATH"]),
+        max_bytes=settings["MAX_BLOB_BYTES"],
+        identities=[current_runtime().keys.ingest.private_raw],
+    )
+    for blob in blobs:
+        click.echo(f"{blob.name}: {blob.status} {blob.reason}".rstrip())
     try:
         stored = import_folder(
             folder, instance=Path(settings["INSTANCE_PATH"]), max_bytes=settings["MAX_UPLOAD_BYTES"]

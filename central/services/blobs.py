@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sync_protocol.batch import InlineBlob
-from sync_protocol.blobs import open_blob, seal_blob
+from sync_protocol.blobs import open_blob, parse_blob_file_name, seal_blob
 from sync_protocol.errors import ProtocolError
 from sync_protocol.layout import blob_file_name
 
@@ -53,6 +53,10 @@ class BlobRejectedError(UploadError):
 
     code = "blob_quarantined"
     http_status = 422
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def _seal_in(instance: Path, sha256: str, partial: Path, identities: list[bytes]
         open_blob(partial.read_bytes(), identities, expected_sha256=sha256)
     except ProtocolError as e:
         _quarantine(instance, sha256, partial, e.reason, e.message)
-        raise BlobRejectedError(f"blob failed verification ({e.reason}) and was quarantined") from e
+        raise BlobRejectedError(f"blob failed verification ({e.reason}) and was quarantined", e.reason) from e
     final = blob_path(instance, sha256)
     os.chmod(partial, 0o600)
     os.replace(partial, final)
@@ -200,6 +204,44 @@ def receive_blob_piece(
         return BlobState(held, True)
 
 
+@dataclass(frozen=True)
+class ImportedBlob:
+    """What became of one sealed blob file carried on a USB stick."""
+
+    name: str
+    status: str  # "stored", "duplicate" (already held complete), "quarantined" or "refused" (not taken)
+    reason: str = ""  # the reason code when quarantined or refused
+
+
+def import_blob_file(path: Path, *, instance: Path, max_bytes: int, identities: list[bytes]) -> ImportedBlob:
+    """Take a whole sealed blob file from a stick through the same check as the last piece of an upload: opened with
+    the ingest key and checked against the hash its name promises, kept in ``blobs/`` — or, failing, moved to
+    ``quarantine/`` with its reason (the stick's copy is left as it is). Bytes an interrupted upload left in
+    ``blobs/partial/`` are not touched: the stick's file is assembled beside them."""
+    name = path.name
+    sha256 = check_sha256(parse_blob_file_name(name))
+    size = path.stat().st_size
+    if size > max_bytes:
+        return ImportedBlob(name, "refused", "too_large")
+    with _append_lock:
+        if blob_path(instance, sha256).exists():
+            return ImportedBlob(name, "duplicate")
+        folder = instance / "blobs" / "partial"
+        folder.mkdir(parents=True, exist_ok=True)
+        candidate = folder / f"{name}.usb-{os.urandom(4).hex()}.part"
+        try:
+            with path.open("rb") as source:
+                _append(source, candidate, 0, size)
+            _seal_in(instance, sha256, candidate, identities)
+        except BlobRejectedError as e:
+            return ImportedBlob(name, "quarantined", e.reason)
+        except UploadError as e:  # the file changed size while it was read (a failing stick)
+            return ImportedBlob(name, "refused", e.code)
+        finally:
+            candidate.unlink(missing_ok=True)
+    return ImportedBlob(name, "stored")
+
+
 def save_inline_blobs(
     instance: Path, blobs: tuple[InlineBlob, ...] | list[InlineBlob], recipients: list[bytes]
 ) -> list[str]:
@@ -215,3 +257,23 @@ def save_inline_blobs(
             atomic_write(target, seal_blob(blob.data, blob.media_type, recipients).data)
             saved.append(blob.sha256)
     return saved
+
+
+def import_blob_folder(
+    folder: Path, *, instance: Path, max_bytes: int, identities: list[bytes]
+) -> list[ImportedBlob]:
+    """USB import: every sealed blob file of a folder (recursively, by name), each through ``import_blob_file``;
+    one bad file is quarantined or refused with its reason and the rest are still taken."""
+    paths = sorted(p for p in Path(folder).rglob("blob-*.age") if p.is_file() and _is_blob_name(p.name))
+    return [
+        import_blob_file(path, instance=instance, max_bytes=max_bytes, identities=identities)
+        for path in paths
+    ]
+
+
+def _is_blob_name(name: str) -> bool:
+    try:
+        parse_blob_file_name(name)
+    except ProtocolError:
+        return False
+    return True

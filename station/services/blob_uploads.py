@@ -20,7 +20,7 @@ from typing import Any
 
 from sync_protocol.acks import Ack
 from sync_protocol.batch import MAX_INLINE_BLOB
-from sync_protocol.blobs import DEFAULT_CHUNK, blob_chunks, seal_blob
+from sync_protocol.blobs import DEFAULT_CHUNK, blob_chunks, parse_blob_file_name, seal_blob
 from sync_protocol.events import parse_event
 from sync_protocol.layout import blob_file_name
 
@@ -106,6 +106,34 @@ def _sealed(
     return data
 
 
+@dataclass
+class StickBlobs:
+    """The sealed scan files for a USB stick (``files``: in ``outbox/``, named as on the stick), and the scans this
+    PC lacks."""
+
+    files: list[Path] = field(default_factory=list)
+    missing_here: list[str] = field(default_factory=list)
+
+
+def sealed_for_stick(instance: Path, recipients: Sequence[bytes]) -> StickBlobs:
+    """The sealed files of the listed scans too large to ride inside a batch, for a station that syncs by USB: the
+    same file an upload sends (sealed once into ``outbox/``), named ``blob-<sha256>.age``. A scan stays listed —
+    and is written to every stick — until central confirms it holds it (a later online sync asks, or the upload
+    completes); central takes a copy it already holds as a duplicate."""
+    queue_new_attachments()
+    carried = StickBlobs()
+    listed = sorted(pending_uploads().items(), key=lambda item: (item[1]["epoch"], item[1]["seq"], item[0]))
+    for sha256, entry in listed:
+        if entry["size"] <= MAX_INLINE_BLOB:
+            continue  # rides inside the batch that carries its event
+        if _sealed(instance / OUTBOX, instance / "blobs", sha256, entry["mt"], recipients) is None:
+            log.warning("blob %s is named in the log but missing or damaged in blobs/", sha256)
+            carried.missing_here.append(sha256)
+            continue
+        carried.files.append(instance / OUTBOX / blob_file_name(sha256))
+    return carried
+
+
 def _held(client: CentralClient, sha256: str) -> tuple[int, bool]:
     reply = client.request("HEAD", f"/api/v1/blobs/{sha256}", ok=(200, 404))
     if reply.status == 404:
@@ -113,10 +141,19 @@ def _held(client: CentralClient, sha256: str) -> tuple[int, bool]:
     return int(reply.header("Content-Length", "0") or 0), reply.header("X-Blob-Complete") == "true"
 
 
-def send_blob(client: CentralClient, sha256: str, data: bytes, held: int, chunk_size: int) -> int:
+def send_blob(
+    client: CentralClient,
+    sha256: str,
+    data: bytes,
+    held: int,
+    chunk_size: int,
+    *,
+    resend_refused: bool = True,
+) -> int:
     """Send ``data`` (the sealed file) from ``held`` on; returns the bytes sent. Central answering that it holds a
     different length (409) moves the start there; a file central refused after checking it (422: quarantined
-    there, e.g. the rest of an earlier sealing this PC no longer has) is sent again from the start."""
+    there, e.g. the rest of an earlier sealing this PC no longer has) is sent again from the start — unless
+    ``resend_refused`` is off (a relayed file is what it is: refused once, it is refused)."""
     sent = 0
     for _ in range(MAX_ATTEMPTS):
         if held > len(data):
@@ -131,6 +168,8 @@ def send_blob(client: CentralClient, sha256: str, data: bytes, held: int, chunk_
                 restart = int(reply.header("X-Blob-Held-Length", "0") or 0)
                 break
             if reply.status == 422:
+                if not resend_refused:
+                    raise SyncError(f"central quarantined blob {sha256[:12]}…: {reply.json().get('message')}")
                 restart = 0
                 break
             sent += len(chunk.data)
@@ -144,6 +183,21 @@ def send_blob(client: CentralClient, sha256: str, data: bytes, held: int, chunk_
             if complete:
                 return sent
     raise SyncError(f"central refused blob {sha256[:12]}… {MAX_ATTEMPTS} times")
+
+
+def relay_blob(client: CentralClient, name: str, data: bytes, *, chunk_size: int = DEFAULT_CHUNK) -> bool:
+    """Forward another station's sealed blob file from a stick to central unread (this station cannot open it):
+    ``HEAD``, then the rest by resumable ``PUT``. Returns False when central held it complete already.
+
+    Raises:
+        SyncError: central refused the file after checking it (quarantined there), or central is unreachable.
+    """
+    sha256 = parse_blob_file_name(name)
+    held, complete = _held(client, sha256)
+    if complete:
+        return False
+    send_blob(client, sha256, data, held, chunk_size, resend_refused=False)
+    return True
 
 
 def upload_pending(

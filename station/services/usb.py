@@ -1,6 +1,6 @@
-"""USB carriage: write sealed batch files to a stick, read acks and bundles back, relay other stations' files —
-and, when online, bring central's replies back for them: an offline village is served both ways by a stick its
-agent carries through the township.
+"""USB carriage: write sealed batch files and the sealed files of large scans to a stick, read acks and bundles
+back, relay other stations' files — and, when online, bring central's replies back for them: an offline village
+is served both ways by a stick its agent carries through the township.
 
 Layout (sync_protocol.layout): ``yiciban/<network>/up|down|acks/<station>/<file>``. Names carry only ids,
 numbers and digests — never personal data. Files are written temp → fsync → rename, then read back and compared.
@@ -30,6 +30,7 @@ from ..auth import record_audit
 from ..context import NodeContext
 from ..errors import SyncError
 from ..keystore import write_file_atomically
+from .blob_uploads import relay_blob, sealed_for_stick
 from .central_client import CentralClient
 from .downstream import bundle_state
 from .sync import enrolled, pending_batches, receive_ack, receive_bundle
@@ -49,7 +50,9 @@ def _folder(stick: Path, network: str, kind: str, station: str) -> Path:
 
 
 def export_batches(node: NodeContext, stick: Path, actor: str = "cli") -> list[str]:
-    """Write every batch central has not acknowledged to the stick; returns the file names written."""
+    """Write every batch central has not acknowledged to the stick, and the sealed file of every scan too large to
+    ride in a batch that central has not confirmed (``blob-<sha256>.age``, the same file an upload sends); returns
+    the file names written. A scan file the stick already carries, byte for byte, is not written again."""
     if not stick.is_dir():
         raise SyncError(f"{stick} is not a folder (is the USB stick mounted?)")
     who = enrolled()
@@ -58,12 +61,20 @@ def export_batches(node: NodeContext, stick: Path, actor: str = "cli") -> list[s
     for batch in pending_batches(
         node.keys, node.settings.get("SYNC_BATCH_EVENTS", 1000), node.instance / "blobs"
     ):
-        path = target / batch.name
-        write_file_atomically(path, batch.data, mode=0o644)
-        if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(batch.data).digest():
-            raise SyncError(f"{path} did not read back identical: the stick may be failing")
+        _write(target / batch.name, batch.data)
         written.append(batch.name)
-    record_audit(actor, "export", files=len(written), folder=str(stick), signed_with="station signing key")
+    scans = sealed_for_stick(node.instance, who.recipients)
+    for sealed in scans.files:
+        data = sealed.read_bytes()
+        on_stick = target / sealed.name
+        if on_stick.is_file() and on_stick.stat().st_size == len(data) and _same(on_stick, data):
+            continue
+        _write(on_stick, data)
+        written.append(sealed.name)
+    record_audit(
+        actor, "export", files=len(written), folder=str(stick), signed_with="station signing key",
+        scans_missing_here=len(scans.missing_here),
+    )  # fmt: skip
     return written
 
 
@@ -98,6 +109,13 @@ def import_from(node: NodeContext, stick: Path, actor: str = "cli") -> ImportRes
             )  # relay only well-named files; the content stays sealed to central
             client.request("PUT", f"/api/v1/files/{path.name}", _read(path), ok=(200, 201, 202))
             result.relayed += 1
+        for path in sorted((stick / ROOT / who.network / UP).glob("*/blob-*.age")):
+            if path.parent.name == who.station_code:
+                continue
+            try:  # sealed to central like the batches: forwarded unread, checked there
+                result.relayed += int(relay_blob(client, path.name, _read(path)))
+            except (SyncError, ProtocolError) as e:
+                result.refused.append(f"{path.name}: {e}")
         for code in _served_by_stick(stick, who.network, who.station_code):
             try:
                 result.replies += _bring_back_replies(client, stick, who.network, code)
@@ -149,8 +167,12 @@ def _bring_back_replies(client: CentralClient, stick: Path, network: str, code: 
 
 def _write(path: Path, data: bytes) -> None:
     write_file_atomically(path, data, mode=0o644)
-    if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
+    if not _same(path, data):
         raise SyncError(f"{path} did not read back identical: the stick may be failing")
+
+
+def _same(path: Path, data: bytes) -> bool:
+    return hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
 
 
 def _read(path: Path) -> bytes:

@@ -85,6 +85,8 @@ def test_import_takes_a_usb_folder_and_processes_it(cli_instance, tmp_path):
     from central.runtime import current_runtime
     from central.services.enrollment import enroll_station
     from central.services.stations import issue_enrollment_code
+    from sync_protocol.blobs import seal_blob
+    from sync_protocol.seal import decode_recipient
 
     invoke("register-station", "--instance", str(cli_instance), "--code", "990101000000", "--name", "县",
            "--level", "county")  # fmt: skip
@@ -100,12 +102,22 @@ def test_import_takes_a_usb_folder_and_processes_it(cli_instance, tmp_path):
     stick = tmp_path / "stick" / "yiciban" / "cli-net" / "up" / "990101000000"
     stick.mkdir(parents=True)
     (stick / batch.name).write_bytes(batch.data)
+    # Two large scans ride along as their own sealed files; one was damaged on the stick.
+    recipients = [decode_recipient(reply["central"][k]) for k in ("ingest_recipient", "escrow_recipient")]
+    good, bad = (seal_blob(bytes([n]) * 300_000, "image/png", recipients) for n in (1, 2))
+    (stick / good.name).write_bytes(good.data)
+    (stick / bad.name).write_bytes(bad.data[:-100] + bytes([bad.data[-100] ^ 1]) + bad.data[-99:])
     result = invoke("import", "--instance", str(cli_instance), str(tmp_path / "stick"))
     assert result.exit_code == 0, result.output
     assert f"{batch.name}: applied" in result.output
+    assert (
+        f"{good.name}: stored\n" in result.output and f"{bad.name}: quarantined seal_auth\n" in result.output
+    )
+    assert (cli_instance / "blobs" / good.name).read_bytes() == good.data
     assert LogEvent.select().count() == 2
     again = invoke("import", "--instance", str(cli_instance), str(tmp_path / "stick"))
     assert f"{batch.name}: duplicate" in again.output and Batch.select().count() == 1
+    assert f"{good.name}: duplicate" in again.output
     database.close()
 
 
