@@ -243,7 +243,7 @@ def sync(instance: Path) -> None:
 @instance_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def export_command(instance: Path, folder: Path) -> None:
-    """Write sealed batch files for central into FOLDER (a USB stick): yiciban/<network>/up/<station>/."""
+    """Write sealed batch files and large scans for central into FOLDER (a USB stick): yiciban/<network>/up/<station>/."""
     from . import db as dbmod
     from .services.usb import export_batches
 
