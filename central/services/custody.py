@@ -164,9 +164,9 @@ def _case_number(case_id: str) -> str:
     return record.case_number if record is not None else ""
 
 
-def _level_of(code: str) -> str | None:
-    station = Station.get_or_none(Station.code == code)
-    return station.level if station is not None else None
+def _levels() -> dict[str, str]:
+    """Every registered station's level, read once per refresh (not one query per pair)."""
+    return dict(Station.select(Station.code, Station.level).tuples())
 
 
 def _sender_of(pair: CustodyPair) -> str:
@@ -181,11 +181,25 @@ def _sender_of(pair: CustodyPair) -> str:
     return record.origin_station if record is not None else ""
 
 
+def _case_numbers(case_ids: list[str]) -> dict[str, str]:
+    numbers: dict[str, str] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        query = CaseRecord.select(CaseRecord.case_id, CaseRecord.case_number).where(
+            CaseRecord.case_id.in_(chunk)
+        )
+        numbers.update(query.tuples())
+    return numbers
+
+
 def _records(rows: Iterable[CustodyPair]) -> list[tuple[CustodyPair, Any]]:
     out = []
+    rows = list(rows)
+    # The number, once the case has reached central: a receipt may come before the case's own events do. Read in
+    # one query per 500 pairs: a refresh runs after every batch with custody events and reads every open pair.
+    numbers = _case_numbers(sorted({row.case_id for row in rows if not row.case_number}))
     for row in rows:
-        # The number, once the case has reached central: a receipt may come before the case's own events do.
-        number = row.case_number or _case_number(row.case_id)
+        number = row.case_number or numbers.get(row.case_id, "")
         dispatch = None
         if row.dispatch_event:
             dispatch = Dispatch(
@@ -231,7 +245,7 @@ def refresh_custody(
             if record.status.value != row.status:
                 CustodyPair.update(status=record.status.value).where(CustodyPair.id == row.id).execute()
         anomalies = custody_anomalies(
-            [r for _, r in records], today=today, calendar=calendar, level_of=_level_of, limits=limits
+            [r for _, r in records], today=today, calendar=calendar, level_of=_levels().get, limits=limits
         )
         holdings = [
             Holding(HoldingKind(h.kind), h.case_id, h.station_code, to_moment(h.since), h.case_number)
