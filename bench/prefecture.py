@@ -87,6 +87,7 @@ def simulate(
     raw_events = sum(b.events for b in raw_rows)
     return {
         "prefecture": prefecture,
+        "central": central,
         "convergence": result,
         "ingest_seconds": delivery.seconds,
         "raw_seconds": raw_seconds,
@@ -135,6 +136,8 @@ def main() -> None:
           f"{result.central_own} events of central's own")  # fmt: skip
     print(f"ingest {out['ingest_seconds']:.1f} s for {result.logged:,} events; raw executemany of the same rows "
           f"{out['raw_seconds']:.2f} s (best of 2)")  # fmt: skip
+    print(f"conflicts central flagged (class outcome status): {result.conflicts}")
+    print(f"custody issues (kind status): {result.custody_issues}")
     print(f"RESULT prefecture_scale {args.scale}")
     print(f"RESULT prefecture_stations {len(prefecture.stations)}")
     print(f"RESULT prefecture_days {args.days}")

@@ -26,7 +26,15 @@ from peewee import fn
 from bench.central_workload import Central
 from bench.prefecture_work import NETWORK, Node, Prefecture
 from central import create_app
-from central.models import Batch, CaseRecord, HeldEvent, LogEvent, QuarantinedEvent
+from central.models import (
+    Batch,
+    CaseRecord,
+    Conflict,
+    CustodyIssue,
+    HeldEvent,
+    LogEvent,
+    QuarantinedEvent,
+)
 from central.runtime import current_runtime
 from central.services.acks import latest_ack
 from central.services.inbox import import_folder, store_file
@@ -150,6 +158,10 @@ class Convergence:
     held: int
     unfinished_batches: int
     behind_acks: int
+    conflicts: dict[
+        str, int
+    ]  # "class outcome status" → count (reported: what the delivery order made central flag)
+    custody_issues: dict[str, int]  # "kind status" → count
 
 
 def convergence(central: Central, prefecture: Prefecture) -> Convergence:
@@ -182,4 +194,20 @@ def convergence(central: Central, prefecture: Prefecture) -> Convergence:
         held=HeldEvent.select().count(),
         unfinished_batches=Batch.select().where(Batch.status.not_in(("applied", "duplicate"))).count(),
         behind_acks=behind,
+        conflicts={
+            f"{c} {o} {s}": n
+            for c, o, s, n in Conflict.select(
+                Conflict.conflict_class, Conflict.outcome, Conflict.status, fn.COUNT(Conflict.id)
+            )
+            .group_by(Conflict.conflict_class, Conflict.outcome, Conflict.status)
+            .tuples()
+        },
+        custody_issues={
+            f"{k} {s}": n
+            for k, s, n in CustodyIssue.select(
+                CustodyIssue.kind, CustodyIssue.status, fn.COUNT(CustodyIssue.key)
+            )
+            .group_by(CustodyIssue.kind, CustodyIssue.status)
+            .tuples()
+        },
     )
