@@ -21,7 +21,7 @@ from typing import Any
 from sync_protocol.acks import Ack
 from sync_protocol.batch import MAX_INLINE_BLOB
 from sync_protocol.blobs import DEFAULT_CHUNK, blob_chunks, parse_blob_file_name, seal_blob
-from sync_protocol.events import parse_event
+from sync_protocol.events import REHOME, parse_event
 from sync_protocol.layout import blob_file_name
 
 from ..db import database, write_transaction
@@ -63,7 +63,7 @@ def queue_new_attachments() -> int:
         rows = (
             EventLog.select(EventLog.body)
             .where((EventLog.id > state["cursor"]) & (EventLog.id <= top))
-            .where(EventLog.event_type == ATTACHMENT_EVENT)
+            .where(EventLog.event_type.in_((ATTACHMENT_EVENT, REHOME)))  # a rehome carries its original's
             .order_by(EventLog.id)
         )
         pending = state["pending"]

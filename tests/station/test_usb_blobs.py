@@ -175,3 +175,42 @@ def test_an_online_township_relays_a_villages_scan_files_unread_and_central_chec
     village.open(online=True)
     blobs = village.sync()["blobs"]
     assert (blobs["already_held"], blobs["uploaded"]) == (1, 1), "only the spoilt one goes up again"
+
+
+def test_a_scan_re_issued_by_fork_recovery_is_listed_from_its_rehome_event(app, instance):
+    """The upload list reads attachments from a ``rehome`` too: a store whose list never saw the original (it
+    came back from central as the rehome alone) still lists the scan for the stick and for upload."""
+    from click.testing import CliRunner
+
+    from station import db as dbmod
+    from station.cli import main
+    from station.db import write_transaction
+    from station.models import EventLog, NodeState
+    from station.services.attachments import attach_scan
+    from station.services.blob_uploads import UPLOADS_KEY, queue_new_attachments
+    from station.services.cases import CASE, Actor
+    from station.services.log import check_against_ack, events_of
+    from sync_protocol.events import REHOME
+
+    case = receive_case(app, "王五")
+    content = scan(300_000, seed=31)
+    _, problems = attach_scan(instance / "blobs", Actor("village", "village_staff"), case.id, content, "",
+                              "rehomed-scan", len(content))  # fmt: skip
+    assert problems == {}
+    sha = hashlib.sha256(content).hexdigest()
+    [added] = [e for e in events_of(CASE, case.id) if e.type == "case.attachment_added"]
+    with write_transaction():
+        assert check_against_ack({1: added.seq - 1}, forks={1: added.seq}) is True
+    app.extensions["station"].database.close()
+    restored = CliRunner().invoke(main, ["restore", "--instance", str(instance)])
+    assert restored.exit_code == 0, restored.output
+    with dbmod.bound(app.extensions["station"].database):
+        [rehome] = [e for e in events_of(CASE, case.id) if e.type == REHOME]
+        assert rehome.effective_type == "case.attachment_added"
+        original_row = EventLog.get(EventLog.event_id == added.event_id).id
+        with write_transaction():  # the list as a store that never held the original would have it
+            NodeState.write(UPLOADS_KEY, {"cursor": original_row, "pending": {}})
+        assert queue_new_attachments() == 1
+        assert pending_uploads()[sha] == {
+            "size": len(content), "mt": "image/png", "epoch": rehome.epoch, "seq": rehome.seq
+        }  # fmt: skip
