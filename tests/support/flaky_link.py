@@ -1,8 +1,9 @@
 """A flaky link for tests: an HTTP-aware TCP proxy on 127.0.0.1 between a station's sync client and central.
 
 Every connection carries one HTTP/1.1 request (the station's client closes after each reply). Per connection, a
-random generator seeded once decides whether a fault applies and which, so a failing seed reproduces; every fault
-is logged with the connection's number, method and path. Faults:
+random generator seeded from the seed and the connection's number decides whether a fault applies and which (faults
+not used yet are favoured, so a run exercises them all), so a failing seed reproduces; every fault is logged with
+the connection's number, method and path. Faults:
 
 - ``drop_before``: the request is read, never forwarded; the connection is closed.
 - ``drop_after``: the request is forwarded and answered by central, but the reply is never passed on.
@@ -77,11 +78,16 @@ class FlakyLink:
     counts: Counter = field(default_factory=Counter)
     shortened: list[str] = field(default_factory=list)  # paths whose body central received truncated
     clean: bool = False
+    planned: list[str | None] = field(
+        default_factory=list
+    )  # decisions to take first, in order (the link's tests)
 
     def __post_init__(self) -> None:
         target = urllib.parse.urlsplit(self.upstream)
         self._target = (target.hostname or "127.0.0.1", target.port or 80)
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(
+            self.seed
+        )  # replaced per connection, so one reply's size cannot shift the rest
         self._held: list[Request] = []
         self._connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -124,6 +130,8 @@ class FlakyLink:
                     self._handle(conn, self._connections)
 
     def _choose(self, request: Request) -> str | None:
+        if self.planned:
+            return self.planned.pop(0)
         if self.clean or self._rng.random() >= self.fault_rate:
             return None
         allowed = list(ANY_FAULTS) + (list(BODY_FAULTS) if request.method == "PUT" and request.body else [])
@@ -140,6 +148,7 @@ class FlakyLink:
         request = _read_request(conn)
         if request is None:
             return
+        self._rng = random.Random(f"{self.seed}/{number}")
         kind = self._choose(request)
         if kind is None:
             conn.sendall(self._exchange(request))
