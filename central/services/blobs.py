@@ -12,6 +12,7 @@ re-seals them at ingest commit as the same ``blobs/blob-<sha256>.age`` files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -226,6 +227,9 @@ def import_blob_file(path: Path, *, instance: Path, max_bytes: int, identities: 
     with _append_lock:
         if blob_path(instance, sha256).exists():
             return ImportedBlob(name, "duplicate")
+        earlier = _quarantined_copy(instance, path)
+        if earlier is not None:  # the same stick read again: the same bytes were judged already
+            return ImportedBlob(name, "quarantined", earlier)
         folder = instance / "blobs" / "partial"
         folder.mkdir(parents=True, exist_ok=True)
         candidate = folder / f"{name}.usb-{os.urandom(4).hex()}.part"
@@ -257,6 +261,20 @@ def save_inline_blobs(
             atomic_write(target, seal_blob(blob.data, blob.media_type, recipients).data)
             saved.append(blob.sha256)
     return saved
+
+
+def _quarantined_copy(instance: Path, path: Path) -> str | None:
+    """The reason code of an earlier quarantined copy of exactly these bytes, if there is one."""
+    size, digest = path.stat().st_size, None
+    for copy in sorted((instance / "quarantine").glob(f"{path.name}.*")):
+        if copy.name.endswith(".reason") or copy.stat().st_size != size:
+            continue
+        if digest is None:
+            digest = hashlib.sha256(path.read_bytes()).digest()
+        if hashlib.sha256(copy.read_bytes()).digest() == digest:
+            reason = copy.with_name(copy.name + ".reason")
+            return reason.read_text().split(":")[0] if reason.exists() else "quarantined"
+    return None
 
 
 def import_blob_folder(
