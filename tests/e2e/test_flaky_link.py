@@ -13,7 +13,9 @@ central set aside are the truncated bodies the link delivered as if complete —
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import random
 import re
 import secrets
 from collections import Counter
@@ -26,12 +28,15 @@ from casework.identifiers import citizen_id_check_char
 from central import create_app as create_central
 from central.models import Batch, LogEvent
 from central.runtime import current_runtime
+from central.services.blobs import blob_state
 from central.services.bundles import next_bundle
 from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord, EventLog
 from station.services import cases as case_service
 from station.services import custody as station_custody
 from station.services.actions import perform_action
+from station.services.attachments import attach_scan
+from station.services.blob_uploads import pending_uploads
 from station.services.downstream import bundle_state
 from station.services.sync import run_sync, unacked_count
 from sync_protocol.events import parse_event, verify_chain
@@ -48,8 +53,9 @@ VILLAGE_ITEM = "GF00201000"  # 低保: a village receives it, the township accep
 TOWNSHIP_ITEM = "GF00203000"  # 临时救助: the township accepts and decides it
 ROUNDS = 4
 LINK_FAILURE = re.compile(
-    r"central at http://\S+ is not reachable: |central's reply to (GET|PUT) \S+ was cut off \("
+    r"central at http://\S+ is not reachable: |central's reply to (GET|PUT|HEAD) \S+ was cut off \("
 )
+SCAN_BYTES = 1_300_000  # two pieces
 ATTEMPTS = 3  # syncs per station per round through the flaky link, one straight after another
 
 
@@ -89,6 +95,17 @@ def receive(
     )  # fmt: skip
     with station.bound():
         return case_service.receive_application(station.node.keys.field_cipher, actor, form)
+
+
+def attach_scan_to(station: Station, actor: case_service.Actor, case_id: str, size: int, seed: str) -> str:
+    """A scan too large to ride inside a batch: it is uploaded on its own, resumably, in 1 MiB pieces."""
+    content = b"\x89PNG\r\n\x1a\n" + random.Random(seed).randbytes(size - 8)
+    with station.bound():
+        _, problems = attach_scan(
+            station.instance / "blobs", actor, case_id, content, "", secrets.token_hex(16), 64 * 1024 * 1024
+        )
+    assert problems == {}, problems
+    return hashlib.sha256(content).hexdigest()
 
 
 def hand_over(village: Station, township: Station, case_ids: list[str]) -> None:
@@ -159,6 +176,7 @@ def test_every_station_converges_through_a_flaky_link(network, seed):
     township, village, second = stations
     villages = (village, second)
     handed: list[str] = []
+    scans: list[str] = []  # sha256 of each large scan the villages attached (uploaded in pieces)
     errors: list[str] = []  # what the failed attempts recorded for the sync page
     waiting: dict[str, list[str]] = {v.code: [] for v in villages}
     with FlakyLink(url, seed) as link:
@@ -173,6 +191,9 @@ def test_every_station_converges_through_a_flaky_link(network, seed):
                     hand_over(v, township, waiting[v.code])
                     handed.extend(waiting[v.code])
                 waiting[v.code] = [receive(v, staff, VILLAGE_ITEM, f"村民{round_no}{i}").id for i in range(2)]
+                scans.append(
+                    attach_scan_to(v, staff, waiting[v.code][0], SCAN_BYTES, f"{seed}/{v.code}/{round_no}")
+                )
             own = receive(township, clerk, TOWNSHIP_ITEM, f"镇民{round_no}", decision="accept")
             with township.bound():
                 _record, problems = perform_action(clerk, own.id, "decide_grant", {}, f"grant-{own.id}")
@@ -222,6 +243,16 @@ def test_every_station_converges_through_a_flaky_link(network, seed):
                 .order_by(LogEvent.epoch, LogEvent.seq)
             )
             verify_runs(_by_epoch((r.epoch, bytes(r.body)) for r in rows))
+
+    # Every large scan is whole at central and no longer waits at its station.
+    with central.app_context():
+        held = {sha: blob_state(current_runtime().instance, sha) for sha in scans}
+    assert len(scans) == ROUNDS * 2 and all(
+        state is not None and state.complete for state in held.values()
+    ), report
+    for station in villages:
+        with station.bound():
+            assert pending_uploads() == {}, (station.code, report)
 
     # Every station holds the newest bundle central has for it; the township holds the villages' handed cases.
     with central.app_context():
