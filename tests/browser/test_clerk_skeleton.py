@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import chromium_page, screenshot
 
@@ -33,7 +34,7 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
     with chromium_page() as page:
         page.goto(f"{demo.village}/login")
         assert page.locator("html").get_attribute("lang") == "zh-CN"
-        assert page.get_by_role("heading", name="登录").is_visible()
+        expect(page.get_by_role("heading", name="登录")).to_be_visible()
         screenshot(page, "skeleton-01-login")
         log_in(page, demo.village, "village")
         main = page.inner_text("main")
@@ -41,7 +42,7 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
         screenshot(page, "skeleton-02-home-before")
 
         find_item(page, ITEM_INITIALS)
-        assert page.get_by_role("heading", name="查找事项").is_visible()
+        expect(page.get_by_role("heading", name="查找事项")).to_be_visible()
         rows = page.locator("main table tbody tr")
         assert rows.count() >= 1
         item_row = rows.filter(has_text=ITEM_NAME)
@@ -82,7 +83,7 @@ def test_village_clerk_receives_syncs_and_central_shows_the_case(demo):
         screenshot(page, "skeleton-06-home-with-case")
 
         page.get_by_role("navigation").get_by_role("link", name="同步").click()
-        assert page.get_by_role("heading", name="与中心同步").is_visible()
+        expect(page.get_by_role("heading", name="与中心同步")).to_be_visible()
         waiting = sync_field(page, "待中心确认的事件")
         assert not waiting.startswith("0 /"), f"the new case's events wait for central: {waiting}"
         press_sync_now(page)
@@ -126,4 +127,4 @@ def test_one_browser_keeps_the_village_and_the_township_logged_in(demo):
         log_in(township, demo.township, "township")
         page.goto(f"{demo.village}/")
         assert "/login" not in page.url, "logging in at the township logged the village clerk out"
-        assert page.get_by_role("heading", name="示范村便民服务站").is_visible()
+        expect(page.get_by_role("heading", name="示范村便民服务站")).to_be_visible()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from casework.catalog import demo_catalog
 from tests.support.browser import chromium_page, screenshot
@@ -52,7 +53,7 @@ def test_english_labels_on_home_intake_and_sync(demo):
         assert page.locator("html").get_attribute("lang") == "en"
         nav = page.get_by_role("navigation")
         for label in ("Home", "New application", "Search", "Sync"):
-            assert nav.get_by_role("link", name=label, exact=True).is_visible(), label
+            expect(nav.get_by_role("link", name=label, exact=True), label).to_be_visible()
         main = page.inner_text("main")
         assert "Recent cases" in main and "due today" in main and "overdue" in main
         assert not CJK.search(chrome_without_terms(page)), visible_chrome(page)
@@ -68,8 +69,8 @@ def test_english_labels_on_home_intake_and_sync(demo):
         assert page.get_by_role("heading", level=1).inner_text().startswith("New application: Minimum living")
         applicant = page.get_by_role("group", name="Applicant")
         for label in ("Name", "ID number (身份证)", "Phone", "Address / village"):
-            assert applicant.get_by_label(label, exact=True).is_visible(), label
-        assert page.get_by_role("group", name="Materials").is_visible()
+            expect(applicant.get_by_label(label, exact=True), label).to_be_visible()
+        expect(page.get_by_role("group", name="Materials")).to_be_visible()
         assert (
             page.get_by_role("group", name="Decision").get_by_label("Receive and forward (收件)").is_checked()
         )
@@ -90,15 +91,15 @@ def test_english_labels_on_home_intake_and_sync(demo):
         screenshot(page, "language-02-intake-en-refused")
 
         page.get_by_role("navigation").get_by_role("link", name="Sync", exact=True).click()
-        assert page.get_by_role("heading", name="Sync with central").is_visible()
-        assert page.get_by_role("button", name="Sync now").is_visible()
+        expect(page.get_by_role("heading", name="Sync with central")).to_be_visible()
+        expect(page.get_by_role("button", name="Sync now")).to_be_visible()
         main = page.inner_text("main")
         assert "Events waiting for central" in main and "Last contact" in main
         assert not CJK.search(chrome_without_terms(page)), visible_chrome(page)
         screenshot(page, "language-03-sync-en")
 
         page.get_by_role("link", name="中文", exact=True).click()
-        assert page.get_by_role("heading", name="与中心同步").is_visible()
+        expect(page.get_by_role("heading", name="与中心同步")).to_be_visible()
 
 
 def test_english_intake_names_the_materials_in_english(demo):
