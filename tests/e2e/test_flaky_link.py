@@ -31,6 +31,7 @@ from central.runtime import current_runtime
 from central.services.blobs import blob_state
 from central.services.bundles import next_bundle
 from central.services.stations import issue_enrollment_code, register_station
+from station import create_app as create_station
 from station.models import CaseRecord, EventLog
 from station.services import cases as case_service
 from station.services import custody as station_custody
@@ -60,14 +61,12 @@ ATTEMPTS = 3  # syncs per station per round through the flaky link, one straight
 
 
 class LinkedStation(Station):
-    """A station whose sync goes to ``central_url`` (the flaky link) with a short timeout and small batches."""
+    """A station whose sync goes to ``central_url`` (the flaky link) in small batches (4 events each)."""
 
     def open(self, online: bool) -> None:
-        from station import create_app as create_station
-
         self.online = online
         self.app = create_station({"INSTANCE_PATH": str(self.instance), "HUEY_IMMEDIATE": True,
-                                   "CENTRAL_URL": self.central_url, "SYNC_TIMEOUT_SECONDS": 3,
+                                   "CENTRAL_URL": self.central_url, "SYNC_TIMEOUT_SECONDS": 20,
                                    "SYNC_BATCH_EVENTS": 4})  # fmt: skip
         self.node = self.app.extensions["station"]
 
