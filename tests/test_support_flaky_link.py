@@ -4,6 +4,7 @@ client what it says, a clean link passes bytes unchanged, and the same seed make
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 
 import pytest
@@ -93,14 +94,20 @@ def test_delay_and_duplicate_answer_the_station(upstream):
     assert app.seen[1] == app.seen[2]
 
 
-def test_a_held_request_arrives_after_a_later_one(upstream):
+def test_a_held_request_arrives_after_as_many_later_ones_as_its_log_says(upstream):
     app, url = upstream
     with FlakyLink(url, seed=1, fault_rate=0, planned=["reorder"]) as link:
         with pytest.raises(SyncError):
             call(link.url + "/r/first")
         assert app.seen == []
-        call(link.url + "/r/second")
-    assert [path for _, path, _ in app.seen] == ["/second", "/first"]
+        for n in range(5):
+            call(f"{link.url}/r/later{n}")
+    later = int(re.fullmatch(r"held for (\d) later requests", link.faults[0].detail).group(1))
+    assert 1 <= later <= 4
+    paths = [path for _, path, _ in app.seen]
+    assert paths == [f"/later{n}" for n in range(later)] + ["/first"] + [
+        f"/later{n}" for n in range(later, 5)
+    ]
 
 
 def test_the_same_seed_makes_the_same_decisions(upstream):

@@ -13,8 +13,8 @@ the connection's number, method and path. Faults:
   request of truncated bytes (a broken middlebox); the station hears nothing.
 - ``truncate_response``: central answers in full; the station receives only part of the reply.
 - ``duplicate``: the same PUT is delivered to central twice; the station hears the second answer.
-- ``reorder``: the request is held (the station's connection is closed) and delivered to central after the next
-  request that passes, so it arrives after a later one.
+- ``reorder``: the request is held (the station's connection is closed) and delivered to central after one to four
+  later requests have passed — often after the station sent the same range again.
 
 Connections are served one at a time in arrival order (the station's sync client is sequential), which keeps the
 sequence of decisions — and so the run — a function of the seed.
@@ -88,7 +88,7 @@ class FlakyLink:
         self._rng = random.Random(
             self.seed
         )  # replaced per connection, so one reply's size cannot shift the rest
-        self._held: list[Request] = []
+        self._held: list[list] = []  # [request, how many later requests still pass before it]
         self._connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -112,11 +112,18 @@ class FlakyLink:
 
     def flush(self) -> None:
         """Deliver every held request now (used before the clean round, so nothing arrives after the end)."""
-        while self._held:
+        for entry in self._held:
+            entry[1] = 0
+        self._deliver_due()
+
+    def _deliver_due(self) -> None:
+        due = [request for request, later in self._held if later <= 0]
+        self._held = [entry for entry in self._held if entry[1] > 0]
+        for request in due:
             with contextlib.suppress(
                 OSError
             ):  # central did not answer in time: the held request is simply lost
-                self._exchange(self._held.pop(0))
+                self._exchange(request)
 
     # --- serving ------------------------------------------------------------------------------------------------
 
@@ -191,11 +198,13 @@ class FlakyLink:
             self._note(number, kind, request, f"{_status(first)} then {_status(second)}")
             conn.sendall(second)
         elif kind == "reorder":
-            self._note(number, kind, request, "held")
-            self._held.append(request)
+            later = self._rng.randint(1, 4)
+            self._note(number, kind, request, f"held for {later} later requests")
+            self._held.append([request, later])
             return
-        if kind != "reorder":
-            self.flush()  # what was held arrives after this later request
+        for entry in self._held:  # a request passed: what was held for it arrives after it
+            entry[1] -= 1
+        self._deliver_due()
 
     def _exchange(self, request: Request) -> bytes:
         """Send one request to central and read its whole reply (central closes: the request says so)."""
