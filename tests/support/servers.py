@@ -15,10 +15,30 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+class _Channel(HTTPChannel):
+    """waitress's channel, closing the body buffer of a request its client abandoned mid-upload (a cut link).
+    waitress leaves that buffer — a temporary file once the body passes ``inbuf_overflow`` — to the garbage
+    collector, whose ResourceWarning is an error in this suite (filterwarnings = error)."""
+
+    def _close_unfinished_request(self) -> None:
+        request, self.request = self.request, None  # only the loop thread receives: no task holds this one
+        if request is not None:
+            request.close()
+
+    def handle_close(self) -> None:
+        self._close_unfinished_request()
+        super().handle_close()
+
+    def close(self) -> None:
+        self._close_unfinished_request()
+        super().close()
 
 
 @contextmanager
@@ -30,6 +50,7 @@ def serve_app(app, threads: int = 4) -> Iterator[str]:
     from this thread under the loop's select() was EBADF in the loop thread, and a worker pulling a trigger
     whose descriptor was already closed (and perhaps reused) wrote into someone else's file."""
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    server.channel_class = _Channel
     port = server.effective_port
     closing = threading.Event()
     closing_lock = threading.Lock()  # the wake-up pull always happens before the loop closes the trigger
