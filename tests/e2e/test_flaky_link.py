@@ -2,12 +2,14 @@
 
 Central is served by waitress on 127.0.0.1; a township and two villages, installed by their own CLI, sync through
 tests/support/flaky_link.py (seeded faults per connection). Over several rounds the villages receive applications
-and hand folders to the township (代办: manifest, dispatch, 签收 by label), the township takes and decides its own
-cases, and every station syncs through the link with the station's own sync (retried at once, no back-off sleep).
-A last round over a clean link, then: central's log is exactly the union of the stations' logs (no loss, nothing
-twice), every station holds central's ack of all its events and a chain that verifies on both sides, every station
-holds the newest bundle central has for it (the township the villages' handed-over cases), and the only batches
-central set aside are the truncated bodies the link delivered as if complete — none of them applied in part.
+with a large scan (uploaded on its own in pieces) and hand folders to the township (代办: manifest, dispatch, 签收 by
+label), the township takes and decides its own cases, and every station syncs through the link with the station's
+own sync (retried at once, no back-off sleep); each failed attempt must say in words what the link did. A last round
+over a clean link, then: central's log is exactly the union of the stations' logs (no loss, nothing twice), every
+station holds central's ack of all its events and a chain that verifies on both sides, every scan is whole at
+central, every station holds the newest bundle central has for it (the township the villages' handed-over cases),
+and the only batches central set aside are the truncated bodies the link delivered as if complete — none of them
+applied in part.
 """
 
 from __future__ import annotations
