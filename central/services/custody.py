@@ -287,11 +287,18 @@ def _close_conflict(conflict_id: int | None, outcome: str, actor: str, *, automa
 def _adopt_resolutions_made_in_the_queue(cursor: CustodyCursor) -> bool:
     """A person may settle a class-D conflict from the general conflict queue: the issue follows."""
     changed = False
-    for row in CustodyIssue.select().where(
-        (CustodyIssue.status == "open") & CustodyIssue.conflict_id.is_null(False)
-    ):
-        conflict = Conflict.get_or_none(Conflict.id == row.conflict_id)
-        if conflict is not None and conflict.status == "resolved":
+    rows = list(
+        CustodyIssue.select().where((CustodyIssue.status == "open") & CustodyIssue.conflict_id.is_null(False))
+    )
+    resolved = {  # one query, not one per open issue: a refresh runs after every batch with custody events
+        conflict.id: conflict
+        for conflict in Conflict.select().where(
+            Conflict.id.in_(sorted({row.conflict_id for row in rows})), Conflict.status == "resolved"
+        )
+    } if rows else {}  # fmt: skip
+    for row in rows:
+        conflict = resolved.get(row.conflict_id)
+        if conflict is not None:
             CustodyIssue.update(
                 status="resolved", closed_at=conflict.resolved_at or utcnow(), resolved_by=conflict.resolved_by,
                 resolution=conflict.outcome, revision=cursor.revision + 1,
@@ -305,8 +312,14 @@ def _sync_issues(anomalies: list[CustodyAnomaly], cursor: CustodyCursor) -> Refr
     current = {a.key: a for a in anomalies}
     opened, cleared = [], []
     changed = _adopt_resolutions_made_in_the_queue(cursor)
+    keys = sorted(current)
+    existing = {
+        row.key: row
+        for start in range(0, len(keys), 500)
+        for row in CustodyIssue.select().where(CustodyIssue.key.in_(keys[start : start + 500]))
+    }
     for key, anomaly in current.items():
-        row = CustodyIssue.get_or_none(CustodyIssue.key == key)
+        row = existing.get(key)
         values = {
             "kind": anomaly.kind.value, "case_id": anomaly.case_id, "case_number": anomaly.case_number,
             "manifest_id": anomaly.manifest_id, "stations": json.dumps(list(anomaly.stations)),
