@@ -32,8 +32,6 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 
-from waitress.adjustments import Adjustments
-
 BODY_FAULTS = ("cut_request", "short_request", "duplicate", "reorder")
 ANY_FAULTS = ("drop_before", "drop_after", "delay", "truncate_response")
 FAULTS = ANY_FAULTS + BODY_FAULTS
@@ -177,9 +175,7 @@ class FlakyLink:
             time.sleep(pause)
             conn.sendall(self._exchange(request))
         elif kind == "cut_request":
-            # Within waitress's in-memory buffer: past it, waitress 3.0.2 leaves a cut request's temp file for the
-            # garbage collector (a ResourceWarning, an error here) — central never sees the request either way.
-            keep = self._rng.randrange(min(len(request.body), Adjustments.inbuf_overflow))
+            keep = self._rng.randrange(len(request.body))  # past 512 KB waitress buffers it in a temp file
             self._note(number, kind, request, f"{keep}/{len(request.body)} bytes")
             with socket.create_connection(self._target, timeout=self.timeout) as up:
                 up.sendall(request.head + request.body[:keep])
