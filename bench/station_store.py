@@ -35,7 +35,7 @@ from station import db as dbmod  # noqa: E402
 from station import open_node  # noqa: E402
 from station.auth import create_user  # noqa: E402
 from station.models import Applicant, CaseRecord, EventLog, NodeState  # noqa: E402
-from station.services import actions, cases  # noqa: E402
+from station.services import actions, cases, ratings  # noqa: E402
 from station.services.identity import set_identity  # noqa: E402
 from station.services.log import HLC_KEY  # noqa: E402
 from station.services.reference import today, working_days_after  # noqa: E402
@@ -327,14 +327,14 @@ def run_sample(keys, n_cases: int, rng: random.Random) -> int:
                                 materials={m.key: "received" for m in item.materials}, decision="accept")  # fmt: skip
         record = cases.receive_application(keys.field_cipher, actor, form)
         rating = {"level": "5", "stage": "acceptance", "channel": "window_device"}
-        actions.rate_case(actor, record.id, rating, actions.new_token())
+        ratings.rate_case(actor, record.id, rating, actions.new_token())
         for step, opinion in REVIEW_STEPS[:2]:
             actions.perform_action(actor, record.id, "review_note", {"step": step, "opinion": opinion}, actions.new_token())  # fmt: skip
         for action, form_fields in (("decide_grant", {}), ("mark_result_ready", {"pickup": "window"}),
                                     ("deliver", {"method": "window", "signed_by": form.applicant_name})):  # fmt: skip
             _, problems = actions.perform_action(actor, record.id, action, form_fields, actions.new_token())
             assert not problems, problems
-        actions.rate_case(actor, record.id, {**rating, "stage": "completion"}, actions.new_token())
+        ratings.rate_case(actor, record.id, {**rating, "stage": "completion"}, actions.new_token())
     return n_cases * SAMPLE_EVENTS_PER_CASE
 
 

@@ -132,15 +132,9 @@ def intake(item_code: str):
 def _render_case(
     record: CaseRecord, problems: dict | None = None, typed: dict | None = None, active: str = ""
 ):
-    from ..services.actions import (
-        EDITABLE_FIELDS,
-        RATING_CHANNELS,
-        available_actions,
-        completes_here,
-        current_field,
-        new_token,
-        paper_here,
-    )
+    from ..services.actions import EDITABLE_FIELDS, current_field, new_token
+    from ..services.case_levels import available_actions, completes_here, paper_here
+    from ..services.ratings import RATING_CHANNELS
 
     case_id = record.id
     identity = case_service.station()
@@ -209,7 +203,8 @@ def _action_token() -> str:
 @bp.route("/cases/<case_id>/act/<action>", methods=["POST"])
 @requires_roles(*INTAKE_ROLES)
 def act(case_id: str, action: str):
-    from ..services.actions import BUILDERS, perform_action
+    from ..services.action_forms import BUILDERS
+    from ..services.actions import perform_action
 
     record = _case_or_404(case_id)
     if action not in BUILDERS:
@@ -245,7 +240,7 @@ def complete(case_id: str):
 @bp.route("/cases/<case_id>/rate", methods=["POST"])
 @requires_roles(*STATION_STAFF)
 def rate(case_id: str):
-    from ..services.actions import rate_case
+    from ..services.ratings import rate_case
 
     record = _case_or_404(case_id)
     updated, problems = rate_case(_actor(), case_id, request.form, _action_token())
@@ -271,7 +266,7 @@ def search():
 @bp.route("/cases/<case_id>/followups/<followup_id>", methods=["POST"])
 @requires_roles(*STATION_STAFF)
 def followup(case_id: str, followup_id: str):
-    from ..services.actions import record_followup
+    from ..services.ratings import record_followup
 
     record = _case_or_404(case_id)
     updated, problems = record_followup(_actor(), case_id, followup_id, request.form, _action_token())

@@ -6,7 +6,7 @@ from station import create_app
 from station import db as dbmod
 from station.errors import ActionRefusedError
 from station.models import CaseRecord, EventLog
-from station.services import actions
+from station.services import actions, case_levels, ratings
 from station.services.cases import Actor, IntakeForm, case_view, receive_application
 
 from .conftest import build_instance, csrf_token, login
@@ -106,7 +106,7 @@ def test_complete_on_the_spot_for_an_immediate_item(township_app):
 @pytest.mark.parametrize(("level", "opens_followup"), [(1, True), (2, True), (3, False), (5, False)])
 def test_bad_rating_opens_a_followup(township_app, level, opens_followup):
     case = _receive(township_app)
-    record, problems = actions.rate_case(
+    record, problems = ratings.rate_case(
         CLERK, case.id, {"level": str(level), "stage": "acceptance"}, "rate1"
     )
     assert problems == {}
@@ -115,7 +115,7 @@ def test_bad_rating_opens_a_followup(township_app, level, opens_followup):
 
 def test_an_agent_never_rates_for_the_applicant(township_app):
     case = _receive(township_app)
-    _, problems = actions.rate_case(
+    _, problems = ratings.rate_case(
         Actor("agent", "proxy_agent"), case.id, {"level": "5", "stage": "acceptance"}, "r"
     )
     assert "代办员" in problems["level"].text("zh")
@@ -166,10 +166,10 @@ def test_followup_runs_until_closed_and_leaves_the_home_list(township_app):
     from station.services.reference import today
 
     case = _receive(township_app)
-    actions.rate_case(CLERK, case.id, {"level": "1", "stage": "acceptance", "named": "1"}, "bad")
+    ratings.rate_case(CLERK, case.id, {"level": "1", "stage": "acceptance", "named": "1"}, "bad")
     followup_id = next(iter(case_view(case.id).followups))
     assert [c.id for c in home_lists(today()).followups_due] == [case.id]
-    _, problems = actions.record_followup(CLERK, case.id, followup_id, {"step": "verdict", "note": "x"}, "f0")
+    _, problems = ratings.record_followup(CLERK, case.id, followup_id, {"step": "verdict", "note": "x"}, "f0")
     assert "verdict" in problems
     steps = [
         {"step": "visited", "note": "电话回访"},
@@ -178,11 +178,11 @@ def test_followup_runs_until_closed_and_leaves_the_home_list(township_app):
         {"step": "closed", "rater_satisfaction": "satisfied"},
     ]
     for index, form in enumerate(steps):
-        record, problems = actions.record_followup(CLERK, case.id, followup_id, form, f"f{index + 1}")
+        record, problems = ratings.record_followup(CLERK, case.id, followup_id, form, f"f{index + 1}")
         assert problems == {}
     assert case_view(case.id).followups[followup_id]["status"] == "closed"
     assert home_lists(today()).followups_due == []
-    _, problems = actions.record_followup(
+    _, problems = ratings.record_followup(
         CLERK, case.id, followup_id, {"step": "visited", "note": "again"}, "f9"
     )
     assert "已办结" in problems["step"].text("zh")
@@ -200,7 +200,7 @@ def test_notes_are_kept_on_the_case(township_app):
 def test_a_township_cannot_decide_an_item_the_county_decides(township_app):
     case = _receive(township_app)  # 低保: the township accepts and examines, the county decides
     _act(case.id, "accept", "c-accept")
-    offered = actions.available_actions(case_view(case.id), "township", "township_clerk")
+    offered = case_levels.available_actions(case_view(case.id), "township", "township_clerk")
     assert "forward" in offered and not {"decide_grant", "decide_refuse"} & set(offered)
     for action, form in (("decide_grant", {}), ("decide_refuse", {"reasons": "不符合条件"})):
         record, problems = actions.perform_action(CLERK, case.id, action, form, f"c-{action}")
@@ -212,14 +212,14 @@ def test_a_township_cannot_decide_an_item_the_county_decides(township_app):
     assert CaseRecord.get_by_id(case.id).state == "accepted"
     assert not EventLog.select().where(EventLog.event_type == "case.decided").exists()
     assert _act(case.id, "forward", "c-forward", opinion="初审同意").state == "forwarded"
-    offered = actions.available_actions(case_view(case.id), "township", "township_clerk")
+    offered = case_levels.available_actions(case_view(case.id), "township", "township_clerk")
     assert not {"decide_grant", "decide_refuse", "forward"} & set(offered)
 
 
 def test_a_township_cannot_forward_an_item_it_decides(township_app):
     case = _receive(township_app, item_code=TEMPORARY_RELIEF, token="t-own")
     _act(case.id, "accept", "o-accept")
-    assert "forward" not in actions.available_actions(case_view(case.id), "township", "township_clerk")
+    assert "forward" not in case_levels.available_actions(case_view(case.id), "township", "township_clerk")
     record, problems = actions.perform_action(CLERK, case.id, "forward", {"opinion": "同意"}, "o-forward")
     assert record is None and "无需上报" in problems["action"].text("zh")
     assert "nothing to forward" in problems["action"].text("en")
@@ -290,7 +290,7 @@ def test_the_county_decides_an_item_it_decides(county_app):
     case = receive_application(county_app.extensions["station"].keys.field_cipher, county, form)
     record, problems = actions.perform_action(county, case.id, "accept", {}, "k-accept")
     assert problems == {} and record.state == "accepted"
-    offered = actions.available_actions(case_view(case.id), "county", "county_clerk")
+    offered = case_levels.available_actions(case_view(case.id), "county", "county_clerk")
     assert {"decide_grant", "decide_refuse"} <= set(offered) and "forward" not in offered
     client = county_app.test_client()
     login(client, "county")

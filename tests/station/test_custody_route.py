@@ -15,7 +15,8 @@ from station import create_app
 from station import db as dbmod
 from station.models import CaseRecord, EventLog
 from station.services import custody
-from station.services.actions import available_actions, paper_here, perform_action
+from station.services.actions import perform_action
+from station.services.case_levels import available_actions, paper_here
 from station.services.cases import Actor, case_view, station
 from station.services.downstream import _apply_part
 from sync_protocol.events import build_event, parse_event
