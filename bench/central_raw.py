@@ -14,7 +14,7 @@ from typing import Any
 from central.db import SQLITE_PRAGMAS, bind_database, database
 from central.migrations import migrate
 from central.models import CaseRecord
-from central.services.ingest import LOG_COLUMNS
+from central.services.ingest_log import LOG_COLUMNS
 
 CASE_COLUMNS = tuple(f.column_name for f in CaseRecord._meta.sorted_fields)
 """Every column of a case row: the raw side writes whole rows, as central's projection does."""

@@ -23,7 +23,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "open+verify": ("open_batch",),  # decrypt, inflate, signed checkpoint, chain, canonical form and schema
     "decide": ("load_history", "decide_batch"),  # central's history of the station, the §7 decision
     "conflicts": ("detect",),  # §9 concurrency check and conflict classes
-    "insert": ("_append", "_record_set_aside", "_release_held"),  # the central_log rows (executemany)
+    "insert": ("append_log_rows", "record_set_aside", "release_held"),  # the central_log rows (executemany)
     "projections": ("refresh_cases",),  # case rows folded and upserted
     "ack": ("issue_ack",),  # the signed ack, after the commit
 }
