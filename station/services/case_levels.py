@@ -23,12 +23,6 @@ def paper_here(case_id: str) -> bool:
     return folder_here(case_id)
 
 
-def decision_level(view: CaseView) -> Level:
-    """The level that decides the case's pinned item (catalog ``decision_level``): only it decides (准予/不予);
-    a lower accepting level examines and forwards (上报), a village only receives and sends on."""
-    return current_catalog().item(view.item_code, view.item_version).decision_level
-
-
 def available_actions(view: CaseView, level: str, role: str | None, *, paper: bool = True) -> list[str]:
     """Form actions the lifecycle table allows this role at this level for the case's item (accepted only at its
     acceptance level, decided only at its decision level), in the table's order; ``paper``: whether the case's folder is here (see :func:`paper_here`)."""
