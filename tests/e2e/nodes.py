@@ -12,13 +12,19 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
+from flask import Flask
 
 from casework.catalog import demo_catalog
+from central import create_app as create_central
+from central.runtime import current_runtime
+from central.services.stations import issue_enrollment_code, register_station
 from station import create_app as create_station
 from station import db as station_db
 from station.cli import main as station_cli
 from station.services import cases as case_service
 from station.services.sync import run_sync
+from tests.central.conftest import add_user, make_instance
+from tests.support.calendars import publish_at_central
 from tests.support.http import Response, WebClient
 from tests.support.servers import serve_app
 
@@ -220,3 +226,25 @@ def served(*stations: ServedStation) -> Iterator[None]:
     finally:
         for s in stations:
             s.close()
+
+
+def prepared_central(
+    folder: Path,
+    stations: tuple[tuple[str, str, str, str], ...],
+    enrolling: tuple[str, ...],
+    **settings: object,
+) -> tuple[Flask, dict[str, str]]:
+    """A central instance in ``folder`` as an operator sets it up: ``stations`` (code, name, level, parent)
+    registered, an ``admin`` central_admin, one-time enrollment codes for the ``enrolling`` station codes, and the
+    calendar years around today that casework does not ship published. Returns the app and the codes."""
+    central = create_central(make_instance(folder, **settings))
+    with central.app_context():
+        for code, name, level, parent in stations:
+            register_station(code, name, level, parent, "admin")
+        add_user("admin", "central_admin")
+        codes = {
+            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
+            for code in enrolling
+        }
+    publish_at_central(central)
+    return central, codes

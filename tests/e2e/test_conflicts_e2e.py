@@ -23,17 +23,12 @@ from importlib import resources
 import pytest
 
 from casework.identifiers import citizen_id_check_char
-from central import create_app as create_central
 from central.models import CaseRecord as CentralCase
 from central.models import Conflict
-from central.runtime import current_runtime
 from central.services.publications import publish_catalog
-from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord as StationCase
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
-from tests.support.calendars import publish_at_central
+from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, prepared_central, served
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -51,16 +46,7 @@ def id_number() -> str:
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conflicts")
-    central = create_central(make_instance(tmp / "central"))
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(tmp / "central", (COUNTY, TOWNSHIP, VILLAGE), (VILLAGE[0], TOWNSHIP[0]))
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

@@ -21,15 +21,21 @@ import re
 import pytest
 
 from casework.identifiers import citizen_id_check_char
-from central import create_app as create_central
 from central.models import Conflict, CustodyIssue, CustodyPair
-from central.runtime import current_runtime
-from central.services.stations import issue_enrollment_code, register_station
 from station.services import custody as station_custody
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, USERS, VILLAGE, Clerk, ServedStation, served
-from tests.support.calendars import calendar_with_stand_ins, publish_at_central
+from tests.e2e.nodes import (
+    COUNTY,
+    OTHER_TOWNSHIP,
+    TOWNSHIP,
+    USERS,
+    VILLAGE,
+    Clerk,
+    ServedStation,
+    prepared_central,
+    served,
+)
+from tests.support.calendars import calendar_with_stand_ins
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -49,16 +55,12 @@ def id_number() -> str:
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("custody-anomalies")
-    central = create_central(make_instance(tmp / "central", CUSTODY_HOP_DAYS=f"village>township={HOP_LIMIT}"))
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, OTHER_TOWNSHIP, VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(
+        tmp / "central",
+        (COUNTY, TOWNSHIP, OTHER_TOWNSHIP, VILLAGE),
+        (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0]),
+        CUSTODY_HOP_DAYS=f"village>township={HOP_LIMIT}",
+    )
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

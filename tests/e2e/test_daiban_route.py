@@ -13,15 +13,11 @@ import re
 import pytest
 
 from casework.catalog import demo_catalog
-from central import create_app as create_central
-from central.runtime import current_runtime
 from central.services import custody as central_custody
-from central.services.stations import issue_enrollment_code, register_station
 from station.services import cases as case_service
 from station.services import custody as station_custody
 from station.services.actions import perform_action
 from station.services.usb import export_batches, import_from
-from tests.central.conftest import add_user, make_instance
 from tests.e2e.nodes import (
     COUNTY,
     ID_NUMBERS,
@@ -30,9 +26,10 @@ from tests.e2e.nodes import (
     USERS,
     VILLAGE,
     Station,
+    prepared_central,
 )
 from tests.station.test_custody import receive_case
-from tests.support.calendars import calendar_with_stand_ins, publish_at_central
+from tests.support.calendars import calendar_with_stand_ins
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -40,17 +37,11 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture
 def network(tmp_path):
-    config = make_instance(tmp_path / "central")
-    central = create_central(config)
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, OTHER_TOWNSHIP, VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(
+        tmp_path / "central",
+        (COUNTY, TOWNSHIP, OTHER_TOWNSHIP, VILLAGE),
+        (VILLAGE[0], TOWNSHIP[0], OTHER_TOWNSHIP[0]),
+    )
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

@@ -26,12 +26,10 @@ import pytest
 
 from casework.catalog import demo_catalog
 from casework.identifiers import citizen_id_check_char
-from central import create_app as create_central
 from central.models import Batch, LogEvent
 from central.runtime import current_runtime
 from central.services.blobs import blob_state
 from central.services.bundles import next_bundle
-from central.services.stations import issue_enrollment_code, register_station
 from station import create_app as create_station
 from station.models import CaseRecord, EventLog
 from station.services import cases as case_service
@@ -42,9 +40,7 @@ from station.services.blob_uploads import pending_uploads
 from station.services.downstream import bundle_state
 from station.services.sync import run_sync, unacked_count
 from sync_protocol.events import parse_event, verify_chain
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Station
-from tests.support.calendars import publish_at_central
+from tests.e2e.nodes import COUNTY, TOWNSHIP, USERS, VILLAGE, Station, prepared_central
 from tests.support.flaky_link import FAULTS, FlakyLink
 from tests.support.servers import serve_app
 
@@ -126,17 +122,11 @@ def hand_over(village: Station, township: Station, case_ids: list[str]) -> None:
 
 @pytest.fixture
 def network(tmp_path):
-    config = make_instance(tmp_path / "central")
-    central = create_central(config)
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE, SECOND_VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (TOWNSHIP[0], VILLAGE[0], SECOND_VILLAGE[0])
-        }
-    publish_at_central(central)
+    central, codes = prepared_central(
+        tmp_path / "central",
+        (COUNTY, TOWNSHIP, VILLAGE, SECOND_VILLAGE),
+        (TOWNSHIP[0], VILLAGE[0], SECOND_VILLAGE[0]),
+    )
     with serve_app(central) as url:
         stations = [
             LinkedStation(tmp_path, spec, url, codes[spec[0]], USERS[spec[2]], online=True)

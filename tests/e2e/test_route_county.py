@@ -22,19 +22,24 @@ import re
 
 import pytest
 
-from central import create_app as create_central
 from central.models import CaseRecord as CentralCase
 from central.models import CustodyIssue, CustodyPair, LogEvent
-from central.runtime import current_runtime
 from central.services import custody as central_custody
-from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord
 from station.services import custody as station_custody
 from station.services.sync import sync_summary
 from tests.central.conftest import PASSWORD as CENTRAL_PASSWORD
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, ServedStation, served
-from tests.support.calendars import import_at_station, publish_at_central
+from tests.e2e.nodes import (
+    COUNTY,
+    ID_NUMBERS,
+    TOWNSHIP,
+    USERS,
+    VILLAGE,
+    ServedStation,
+    prepared_central,
+    served,
+)
+from tests.support.calendars import import_at_station
 from tests.support.http import WebClient
 from tests.support.servers import serve_app
 
@@ -47,16 +52,9 @@ OTHER_COUNTY = ("990102000000", "邻县政务服务中心", "county", None)
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("route-county")
-    central = create_central(make_instance(tmp / "central"))
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE, OTHER_COUNTY):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0], COUNTY[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(
+        tmp / "central", (COUNTY, TOWNSHIP, VILLAGE, OTHER_COUNTY), (VILLAGE[0], TOWNSHIP[0], COUNTY[0])
+    )
     with serve_app(central) as url:
         village = ServedStation(tmp, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = ServedStation(tmp, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

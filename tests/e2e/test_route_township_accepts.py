@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from central import create_app as create_central
 from central.models import CaseRecord as CentralCase
-from central.runtime import current_runtime
-from central.services.stations import issue_enrollment_code, register_station
+from central.services.stations import register_station
 from station.models import Applicant, CaseRecord, CentralCaseEvent, EventLog
 from station.services import cases as case_service
 from station.services.actions import perform_action
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station
+from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station, prepared_central
 from tests.e2e.test_daiban_route import dispatch, type_label
 from tests.station.test_custody import receive_case
-from tests.support.calendars import publish_at_central
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -27,17 +23,9 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture
 def route(tmp_path):
-    config = make_instance(tmp_path / "central")
-    central = create_central(config)
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(
+        tmp_path / "central", (COUNTY, TOWNSHIP, VILLAGE), (VILLAGE[0], TOWNSHIP[0])
+    )
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=True)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)

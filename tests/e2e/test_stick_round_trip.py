@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from central import create_app as create_central
-from central.runtime import current_runtime
-from central.services.stations import issue_enrollment_code, register_station
 from station.models import CaseRecord
 from station.services import custody as station_custody
 from station.services.actions import perform_action
 from station.services.sync import enrolled, sync_summary
 from station.services.usb import export_batches, import_from
 from sync_protocol.layout import ROOT
-from tests.central.conftest import add_user, make_instance
-from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station
+from tests.e2e.nodes import COUNTY, ID_NUMBERS, TOWNSHIP, USERS, VILLAGE, Station, prepared_central
 from tests.e2e.test_daiban_route import dispatch
 from tests.station.test_custody import receive_case
-from tests.support.calendars import import_at_station, publish_at_central
+from tests.support.calendars import import_at_station
 from tests.support.servers import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -29,16 +25,9 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture
 def stations(tmp_path):
-    central = create_central(make_instance(tmp_path / "central"))
-    with central.app_context():
-        for code, name, level, parent in (COUNTY, TOWNSHIP, VILLAGE):
-            register_station(code, name, level, parent, "admin")
-        add_user("admin", "central_admin")
-        codes = {
-            code: issue_enrollment_code(code, "admin", current_runtime().cipher, 72).code
-            for code in (VILLAGE[0], TOWNSHIP[0])
-        }
-    publish_at_central(central)  # the years around today that casework does not ship, as an operator would
+    central, codes = prepared_central(
+        tmp_path / "central", (COUNTY, TOWNSHIP, VILLAGE), (VILLAGE[0], TOWNSHIP[0])
+    )
     with serve_app(central) as url:
         village = Station(tmp_path, VILLAGE, url, codes[VILLAGE[0]], USERS["village"], online=False)
         township = Station(tmp_path, TOWNSHIP, url, codes[TOWNSHIP[0]], USERS["township"], online=True)
