@@ -110,30 +110,27 @@ def record_set_aside(decisions: list[EventDecision], batch_id: int, station_code
                 batch_id=batch_id,
             )
         elif d.outcome in (Outcome.REVOKED, Outcome.EPOCH_REVIEW, Outcome.UNKNOWN_KEY, Outcome.MALFORMED):
-            exists = QuarantinedEvent.select().where(QuarantinedEvent.event_id == event.event_id).exists()
-            if not exists:
-                QuarantinedEvent.create(
-                    station_code=station_code,
-                    epoch=event.epoch,
-                    seq=event.seq,
-                    event_id=event.event_id,
-                    reason=d.reason,
-                    body=event.body,
-                    batch_id=batch_id,
-                )
+            _quarantine(station_code, event.epoch, event.seq, event.event_id, d.reason, event.body, batch_id)
 
 
 def record_malformed(decision: BatchDecision, batch_id: int, station_code: str) -> None:
     """Bodies that did not parse inside a verified batch: rejected one by one, their exact bytes kept."""
     for rejected in decision.malformed:
         item = rejected.item
-        if not QuarantinedEvent.select().where(QuarantinedEvent.event_id == item.event_id).exists():
-            QuarantinedEvent.create(
-                station_code=station_code,
-                epoch=item.epoch,
-                seq=item.seq,
-                event_id=item.event_id,
-                reason=rejected.reason,
-                body=item.body,
-                batch_id=batch_id,
-            )
+        _quarantine(station_code, item.epoch, item.seq, item.event_id, rejected.reason, item.body, batch_id)
+
+
+def _quarantine(
+    station_code: str, epoch: int, seq: int, event_id: str, reason: str, body: bytes, batch_id: int
+) -> None:
+    """Keep an event's exact bytes in quarantine with the reason, once (a re-sent batch finds it there)."""
+    if not QuarantinedEvent.select().where(QuarantinedEvent.event_id == event_id).exists():
+        QuarantinedEvent.create(
+            station_code=station_code,
+            epoch=epoch,
+            seq=seq,
+            event_id=event_id,
+            reason=reason,
+            body=body,
+            batch_id=batch_id,
+        )
